@@ -1,0 +1,107 @@
+"""The Sanic app factory: a thin shell around the pipeline.
+
+Every method and path goes to one handler (:func:`gateway.pipeline.build_pipeline`);
+Rosetta's own route table decides the rest, so a reload swaps it without
+touching Sanic's router. The runtime is built in each worker before it serves
+and closed after it stops.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from sanic import Request, Sanic
+from sanic import exceptions as sanic_exc
+from sanic.response import HTTPResponse
+
+from gateway.config import Config, load_config
+from gateway.errors import (
+    BadRequest,
+    ClientError,
+    GatewayError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
+from gateway.observability.logging import configure as configure_logging
+from gateway.observability.logging import logger
+from gateway.pipeline import build_pipeline, problem_response, request_id_of
+from gateway.runtime import Runtime, build_runtime
+
+__all__ = ["create_app", "create_app_from_file"]
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_names = itertools.count()
+
+# Sanic's own refusals (raised before our handler runs) → Rosetta errors.
+_SANIC_ERRORS: tuple[tuple[type[Exception], type[GatewayError], str], ...] = (
+    (sanic_exc.PayloadTooLarge, PayloadTooLarge, "the request body is larger than the limit of {limit} bytes"),
+    (sanic_exc.NotFound, NotFound, "no route matches this path"),
+    (sanic_exc.MethodNotAllowed, MethodNotAllowed, "method not allowed"),
+    (sanic_exc.RequestTimeout, ClientError, "the request was not received in time"),
+    (sanic_exc.BadRequest, BadRequest, "the HTTP request is malformed"),
+    (sanic_exc.ServiceUnavailable, ServiceUnavailable, "the gateway could not answer in time"),
+)
+
+
+def create_app(config: Config, name: str | None = None) -> Sanic:
+    """A Sanic app serving ``config``; the runtime starts with the server."""
+    app = Sanic(name or f"rosetta_{next(_names)}", configure_logging=False)
+    _configure(app, config)
+    app.ctx.config = config
+    handler = build_pipeline(lambda: app.ctx.runtime)
+    app.add_route(handler, "/", methods=_METHODS, stream=True, name="root")
+    app.add_route(handler, "/<path:path>", methods=_METHODS, stream=True, name="all")
+    app.error_handler.add(Exception, _sanic_error)
+    app.register_listener(_start_runtime, "before_server_start")
+    app.register_listener(_stop_runtime, "after_server_stop")
+    return app
+
+
+def create_app_from_file(path: str | Path) -> Sanic:
+    """A Sanic app for the config file at ``path`` (used by each worker process)."""
+    return create_app(load_config(path), name="rosetta")
+
+
+def _configure(app: Sanic, config: Config) -> None:
+    app.config.REQUEST_MAX_SIZE = config.server.max_body_bytes
+    app.config.ACCESS_LOG = False
+    app.config.NOISY_EXCEPTIONS = False
+    app.config.MOTD = False
+    app.config.KEEP_ALIVE_TIMEOUT = 75
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = config.server.graceful_shutdown
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+
+
+async def _start_runtime(app: Sanic) -> None:
+    configure_logging()
+    if getattr(app.ctx, "runtime", None) is None:
+        app.ctx.runtime = await build_runtime(app.ctx.config)
+
+
+async def _stop_runtime(app: Sanic) -> None:
+    runtime: Runtime | None = getattr(app.ctx, "runtime", None)
+    if runtime is not None:
+        app.ctx.runtime = None
+        await runtime.close()
+
+
+def _sanic_error(request: Request, exc: Exception) -> HTTPResponse:
+    config: Config = request.app.ctx.config
+    error = _translate_sanic_error(exc, config)
+    if not isinstance(exc, sanic_exc.SanicException):
+        logger.error("unhandled error outside the pipeline", exc_info=exc)
+    header = config.server.request_id_header
+    return problem_response(error, request_id_of(request, header), header)
+
+
+def _translate_sanic_error(exc: Exception, config: Config) -> GatewayError:
+    for sanic_type, ours, detail in _SANIC_ERRORS:
+        if isinstance(exc, sanic_type):
+            status = getattr(exc, "status_code", None)
+            return ours(detail.format(limit=config.server.max_body_bytes), status=status)
+    if isinstance(exc, sanic_exc.SanicException):
+        return GatewayError("the request could not be handled", status=exc.status_code)
+    return GatewayError("Rosetta failed to handle this request; it has been logged")

@@ -1,0 +1,131 @@
+"""The ``rosetta`` command (also ``python -m gateway``).
+
+::
+
+    rosetta run   --config FILE [--host H] [--port P] [--workers N]
+    rosetta check --config FILE         validate, load every WSDL/proto, print the routes
+    rosetta demo  [--port P]            bundled backends + gateway, with curl lines to try
+    rosetta --version
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from gateway import __version__
+from gateway.config import Config, ConfigError, load_config
+from gateway.runtime import StartupError, build_runtime
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``rosetta`` command; return its exit status."""
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except (ConfigError, StartupError) as exc:
+        for line in exc.errors:
+            print(f"error: {line}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rosetta", description="Rosetta integration gateway")
+    parser.add_argument("--version", action="version", version=f"rosetta {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="serve a config")
+    run.add_argument("--config", required=True, type=Path)
+    run.add_argument("--host")
+    run.add_argument("--port", type=int)
+    run.add_argument("--workers", type=int)
+    run.set_defaults(func=_run)
+    check = sub.add_parser("check", help="validate a config and print its route table")
+    check.add_argument("--config", required=True, type=Path)
+    check.set_defaults(func=_check)
+    demo = sub.add_parser("demo", help="start the bundled demo backends and gateway")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: getattr(args, k) for k in ("host", "port", "workers") if getattr(args, k, None) is not None}
+
+
+def load_with_overrides(path: Path, overrides: dict[str, Any]) -> Config:
+    """The config at ``path`` with command-line server settings applied."""
+    config = load_config(path)
+    if overrides:
+        server = config.server.model_copy(update=overrides)
+        config = config.model_copy(update={"server": server})
+    return config
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = load_with_overrides(args.config, _overrides(args))
+    serve(config, partial(_app_for, args.config, _overrides(args)))
+    return 0
+
+
+def _app_for(path: Path, overrides: dict[str, Any]) -> Any:
+    from gateway.app import create_app
+
+    return create_app(load_with_overrides(path, overrides), name="rosetta")
+
+
+def serve(config: Config, factory: Any) -> None:
+    """Serve with Sanic's own server until SIGINT/SIGTERM (graceful shutdown)."""
+    from sanic import Sanic
+    from sanic.worker.loader import AppLoader
+
+    from gateway.observability.logging import configure, logger
+
+    configure()
+    loader = AppLoader(factory=factory)
+    app = loader.load()
+    server = config.server
+    logger.info(f"rosetta {__version__} listening on http://{server.host}:{server.port}")
+    app.prepare(
+        host=server.host,
+        port=server.port,
+        workers=server.workers,
+        single_process=server.workers == 1,
+        access_log=False,
+        motd=False,
+    )
+    Sanic.serve(primary=app, app_loader=loader)
+
+
+def _check(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    rows = asyncio.run(_route_rows(config))
+    width = max((len(r[0]) for r in rows), default=6)
+    for methods, path, upstream, operation in rows:
+        print(f"{methods:<{width}} {path} -> {upstream} {operation}")
+    print(f"ok: {len(config.upstreams)} upstreams, {len(rows)} endpoints")
+    return 0
+
+
+async def _route_rows(config: Config) -> list[tuple[str, str, str, str]]:
+    runtime = await build_runtime(config)
+    try:
+        return runtime.routes.describe()
+    finally:
+        await runtime.close()
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from gateway.demo import run_demo
+
+    return run_demo(args.host, args.port)

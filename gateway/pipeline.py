@@ -1,0 +1,259 @@
+"""The request pipeline: every request takes the same path, in this order::
+
+    request id → size limits → route → auth → rate limit → translate → respond → log
+
+:func:`build_pipeline` returns the one handler Rosetta's Sanic app routes
+every method and path to. Size limits are enforced by the front door before
+the handler (Sanic refuses a body over ``server.max_body_bytes`` as soon as its
+``Content-Length`` is seen, or while a chunked body is read).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
+
+import orjson
+from sanic import Request
+from sanic import exceptions as sanic_exc
+from sanic.response import HTTPResponse
+
+from gateway.errors import (
+    PROBLEM_CONTENT_TYPE,
+    BadRequest,
+    GatewayError,
+    GatewayTimeout,
+    PayloadTooLarge,
+    problem_body,
+)
+from gateway.observability.logging import REQUEST_ID, log_access
+from gateway.plugin import ANONYMOUS, NOTHING, Call, Consumer, Reply
+
+if TYPE_CHECKING:
+    from gateway.routing import Endpoint
+    from gateway.runtime import Runtime
+
+__all__ = ["Exchange", "build_pipeline", "problem_response", "request_id_of"]
+
+log = logging.getLogger("rosetta")
+
+Handler = Callable[[Request], Awaitable[HTTPResponse | None]]
+
+# RFC 9110 §7.6.1 hop-by-hop fields, plus the ones the upstream client sets itself.
+_HOP_BY_HOP = frozenset(
+    {
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+        "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
+    }
+)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/+=-]{0,127}")
+_NO_BODY = frozenset({204, 304})
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request on its way through the pipeline; steps fill it in."""
+
+    request: Request
+    runtime: Runtime
+    request_id: str
+    started: float
+    endpoint: Endpoint = field(default=None)  # type: ignore[assignment]
+    params: dict[str, str] = field(default_factory=dict)
+    consumer: Consumer = ANONYMOUS
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    status: int = 0
+
+
+def request_id_of(request: Request, header: str) -> str:
+    """The caller's ``X-Request-ID`` when well-formed, else a new one."""
+    given = request.headers.get(header)
+    if given and _REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
+
+def build_pipeline(get_runtime: Callable[[], Runtime]) -> Handler:
+    """The handler for every request, reading the current runtime once per request."""
+
+    async def pipeline(request: Request, **_: str) -> HTTPResponse | None:
+        runtime = get_runtime()
+        x = Exchange(request, runtime, request_id_of(request, runtime.config.server.request_id_header), time.perf_counter())
+        token = REQUEST_ID.set(x.request_id)
+        try:
+            _limit_body(request, runtime.config.server.max_body_bytes)
+            x.endpoint, x.params = runtime.routes.match(request.method, request.path)
+            x.consumer = await runtime.auth.authenticate(x)
+            await runtime.limiter.acquire(x)
+            reply = await _translate(x)
+            return await _respond(x, reply)
+        except GatewayError as exc:
+            return _problem(x, exc)
+        except Exception:
+            log.exception("unexpected error while serving %s", request.path)
+            return _problem(x, GatewayError("Rosetta failed to handle this request; it has been logged"))
+        finally:
+            _log(x)
+            REQUEST_ID.reset(token)
+
+    return pipeline
+
+
+async def _translate(x: Exchange) -> Reply:
+    endpoint = x.endpoint
+    translator = x.runtime.translators[endpoint.upstream]
+    timeout = endpoint.route.timeout or translator.settings.timeout
+    deadline = asyncio.get_running_loop().time() + timeout
+    call = _make_call(x, translator.settings.forward_auth, deadline)
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await translator.handle(call)
+    except TimeoutError:
+        raise GatewayTimeout(
+            f"upstream '{endpoint.upstream}' did not answer within {timeout:g} s"
+        ) from None
+
+
+def _make_call(x: Exchange, forward_auth: bool, deadline: float) -> Call:
+    request = x.request
+    return Call(
+        operation=x.endpoint.operation,
+        method=request.method,
+        path=request.path[x.endpoint.prefix_len :] or "/",
+        query_string=request.query_string,
+        query=parse_qs(request.query_string, keep_blank_values=True) if request.query_string else {},
+        path_params=x.params,
+        headers=_end_to_end(request, x.runtime.auth.credential_headers, forward_auth),
+        request_id=x.request_id,
+        client_ip=request.ip,
+        scheme=request.scheme,
+        host=request.host,
+        consumer=x.consumer,
+        route_options=x.endpoint.route.options,
+        deadline=deadline,
+        _read=lambda: _read_body(request),
+        _stream=lambda: _stream_body(request),
+    )
+
+
+def _end_to_end(request: Request, credentials: frozenset[str], forward_auth: bool) -> list[tuple[str, str]]:
+    headers = request.headers
+    drop = set(_HOP_BY_HOP)
+    if not forward_auth:
+        drop |= credentials
+    connection = headers.get("connection")
+    if connection:
+        drop |= {token.strip().lower() for token in connection.split(",")}
+    return [(k, v) for k, v in headers.items() if k.lower() not in drop]
+
+
+def _limit_body(request: Request, limit: int) -> None:
+    """Refuse a declared body over the limit before reading it; cap a chunked one."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"the request body is larger than the limit of {limit} bytes")
+    if request.stream is not None:
+        request.stream.request_max_size = limit
+
+
+async def _read_body(request: Request) -> bytes:
+    try:
+        await request.receive_body()
+    except sanic_exc.PayloadTooLarge:
+        raise PayloadTooLarge("the request body is larger than the limit") from None
+    except sanic_exc.BadRequest as exc:
+        raise BadRequest(f"the request body could not be read: {exc}") from None
+    return bytes(request.body or b"")
+
+
+async def _stream_body(request: Request):  # type: ignore[no-untyped-def]
+    if request.stream is None:
+        if request.body:
+            yield bytes(request.body)
+        return
+    try:
+        async for chunk in request.stream:
+            yield chunk
+    except sanic_exc.PayloadTooLarge:
+        raise PayloadTooLarge("the request body is larger than the limit") from None
+    except sanic_exc.BadRequest as exc:
+        raise BadRequest(f"the request body could not be read: {exc}") from None
+
+
+async def _respond(x: Exchange, reply: Reply) -> HTTPResponse | None:
+    headers = _headers(x, reply.headers)
+    x.status = reply.status
+    if reply.stream is not None:
+        await _stream_reply(x, reply, headers)
+        return None
+    if reply.json is not NOTHING:
+        body, content_type = orjson.dumps(reply.json), reply.content_type or "application/json"
+    else:
+        body, content_type = reply.body or b"", reply.content_type
+    if reply.status in _NO_BODY:
+        body = b""
+    return HTTPResponse(body, status=reply.status, headers=headers, content_type=content_type)
+
+
+async def _stream_reply(x: Exchange, reply: Reply, headers: dict[str, str] | list[tuple[str, str]]) -> None:
+    assert reply.stream is not None
+    response = await x.request.respond(status=reply.status, headers=headers, content_type=reply.content_type)
+    try:
+        async for chunk in reply.stream:
+            await response.send(chunk)
+        await response.eof()
+    except Exception as exc:
+        # Too late for a problem document: cut the connection so the caller
+        # sees a broken response, never a short one that looks complete.
+        log.warning("stream to the caller broken off: %s", exc)
+        x.status = 502
+        if x.request.transport is not None:
+            x.request.transport.abort()
+    finally:
+        closer = getattr(reply.stream, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+def _headers(x: Exchange, extra: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    headers = [*extra, *x.response_headers]
+    headers.append((x.runtime.config.server.request_id_header, x.request_id))
+    return headers
+
+
+def problem_response(error: GatewayError, request_id: str | None, header: str = "X-Request-ID", extra_headers: Sequence[tuple[str, str]] = ()) -> HTTPResponse:
+    """The problem+json response for ``error``."""
+    headers = [*extra_headers, *error.headers.items()]
+    if request_id:
+        headers.append((header, request_id))
+    body = orjson.dumps(problem_body(error, request_id))
+    return HTTPResponse(body, status=error.http_status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _problem(x: Exchange, error: GatewayError) -> HTTPResponse:
+    x.status = error.http_status
+    header = x.runtime.config.server.request_id_header
+    return problem_response(error, x.request_id, header, x.response_headers)
+
+
+def _log(x: Exchange) -> None:
+    if not x.runtime.config.server.access_log:
+        return
+    fields = {
+        "method": x.request.method,
+        "path": x.request.path,
+        "status": x.status,
+        "request_id": x.request_id,
+        "consumer": x.consumer.id,
+    }
+    if x.endpoint is not None:
+        fields["upstream"] = x.endpoint.upstream
+        fields["operation"] = x.endpoint.operation.name
+    log_access(fields, x.started)
