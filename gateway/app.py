@@ -9,7 +9,9 @@ and closed after it stops.
 from __future__ import annotations
 
 import itertools
+import socket
 from pathlib import Path
+from typing import Any
 
 from sanic import Request, Sanic
 from sanic import exceptions as sanic_exc
@@ -30,7 +32,7 @@ from gateway.observability.logging import logger
 from gateway.pipeline import build_pipeline, problem_response, request_id_of
 from gateway.runtime import Runtime, build_runtime
 
-__all__ = ["create_app", "create_app_from_file"]
+__all__ = ["RunningServer", "create_app", "create_app_from_file", "start_server"]
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _names = itertools.count()
@@ -58,6 +60,36 @@ def create_app(config: Config, name: str | None = None) -> Sanic:
     app.register_listener(_start_runtime, "before_server_start")
     app.register_listener(_stop_runtime, "after_server_stop")
     return app
+
+
+class RunningServer:
+    """A Sanic app served in the current event loop (tests, demo backends)."""
+
+    def __init__(self, server: Any, sock: socket.socket) -> None:
+        self._server = server
+        self._sock = sock
+        self.port: int = sock.getsockname()[1]
+
+    async def stop(self) -> None:
+        await self._server.before_stop()
+        await self._server.close()
+        await self._server.after_stop()
+        self._sock.close()
+
+
+async def start_server(app: Sanic, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+    """Serve ``app`` in this event loop on ``host:port`` (0: a free port)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(512)
+    server = await app.create_server(sock=sock, return_asyncio_server=True)
+    assert server is not None
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    await server.start_serving()
+    return RunningServer(server, sock)
 
 
 def create_app_from_file(path: str | Path) -> Sanic:

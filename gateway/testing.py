@@ -173,28 +173,15 @@ async def serve_gateway(
     config: Config | Mapping[str, Any], base_dir: Path | None = None
 ) -> AsyncIterator[str]:
     """Serve Rosetta in this event loop on a free loopback port; yield its base URL."""
-    from gateway.app import create_app
+    from gateway.app import create_app, start_server
 
     if not isinstance(config, Config):
         config = build_config(config, base_dir or Path.cwd())
-    app = create_app(config)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    server = await app.create_server(sock=sock, return_asyncio_server=True)
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    await server.start_serving()
+    running = await start_server(create_app(config))
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{running.port}"
     finally:
-        await server.before_stop()
-        await server.close()
-        await server.after_stop()
-        sock.close()
+        await running.stop()
 
 
 class TranslatorConformance:

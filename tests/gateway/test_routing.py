@@ -1,0 +1,72 @@
+"""The route table: Google HTTP rule templates, literal-first matching, 404 and 405."""
+
+import pytest
+
+from gateway.config import RouteConfig
+from gateway.errors import MethodNotAllowed, NotFound
+from gateway.plugin import Operation
+from gateway.routing import RouteTable, TemplateError, compile_template, endpoints_for_route
+
+
+def table(*specs):
+    endpoints = []
+    for i, (template, method, name) in enumerate(specs):
+        route = RouteConfig(path=template, upstream="u", methods=(method,) if method != "*" else None)
+        endpoints += endpoints_for_route(i, route, [], Operation(name=name, method=method, path=template))
+    return RouteTable.build(endpoints)
+
+
+@pytest.mark.parametrize(
+    ("template", "path", "params"),
+    [
+        ("/v1/refill/{rx}", "/v1/refill/RX-1", {"rx": "RX-1"}),
+        ("/v1/{name=shelves/*/books/*}", "/v1/shelves/1/books/2", {"name": "shelves/1/books/2"}),
+        ("/v1/shelves/{shelf.id}", "/v1/shelves/7", {"shelf.id": "7"}),
+        ("/files/{path=**}", "/files/a/b/c", {"path": "a/b/c"}),
+        ("/files/{path=**}", "/files", {}),
+        ("/v1/{name=*}:cancel", "/v1/op-1:cancel", {"name": "op-1"}),
+        ("/v1/items/{id}", "/v1/items/a%20b", {"id": "a b"}),
+    ],
+)
+def test_templates_match_and_capture(template, path, params):
+    t = table((template, "GET", "op"))
+    endpoint, got = t.match("GET", path)
+    assert got == params
+
+
+@pytest.mark.parametrize(("template", "path"), [("/v1/{name=shelves/*}", "/v1/shelves/1/x"), ("/a/{b}", "/a/b/c"), ("/v1/{n=*}:cancel", "/v1/x")])
+def test_templates_do_not_overmatch(template, path):
+    with pytest.raises(NotFound):
+        table((template, "GET", "op")).match("GET", path)
+
+
+def test_literal_segments_win_over_variables():
+    t = table(("/v1/{id}", "GET", "by-id"), ("/v1/special", "GET", "special"))
+    assert t.match("GET", "/v1/special")[0].operation.name == "special"
+    assert t.match("GET", "/v1/other")[0].operation.name == "by-id"
+
+
+def test_a_known_path_with_the_wrong_method_is_a_405_listing_allowed_methods():
+    t = table(("/v1/x", "POST", "create"), ("/v1/x", "PUT", "replace"))
+    with pytest.raises(MethodNotAllowed) as caught:
+        t.match("GET", "/v1/x")
+    assert caught.value.headers["Allow"] == "POST, PUT"
+
+
+def test_an_unknown_path_is_a_404():
+    with pytest.raises(NotFound):
+        table(("/v1/x", "GET", "x")).match("GET", "/v2/x")
+
+
+@pytest.mark.parametrize("bad", ["no-slash", "/a/{b", "/a/{b=c/{d}}", "/a/{1bad}", "/a/b*c"])
+def test_bad_templates_are_refused(bad):
+    with pytest.raises(TemplateError):
+        compile_template(bad)
+
+
+def test_prefix_routes_expose_every_operation_under_the_prefix():
+    route = RouteConfig(prefix="/soap", upstream="u")
+    ops = [Operation(name="Add", path="/Add"), Operation(name="Sub", path="/Sub")]
+    t = RouteTable.build(endpoints_for_route(0, route, ops, None))
+    assert t.match("POST", "/soap/Sub")[0].operation.name == "Sub"
+    assert [row[1] for row in t.describe()] == ["/soap/Add", "/soap/Sub"]
