@@ -1,0 +1,78 @@
+"""The rosetta command: check, version, and clear errors for broken configs."""
+
+import subprocess
+import sys
+
+import pytest
+
+from gateway import __version__
+from gateway.cli import main
+
+FAKE = "gateway.testing:FakeTranslator"
+
+
+def write(tmp_path, text):
+    path = tmp_path / "rosetta.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_check_prints_the_route_table(tmp_path, capsys):
+    path = write(tmp_path, f"upstreams:\n  calc: {{type: '{FAKE}'}}\nroutes:\n  - {{prefix: /calc, upstream: calc, auth: none}}\n")
+    assert main(["check", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "POST /calc/Echo -> calc Echo" in out
+    assert "GET  /calc/status/{code} -> calc Status" in out
+
+
+def test_check_on_a_broken_config_prints_each_error_path_and_exits_1(tmp_path, capsys):
+    path = write(
+        tmp_path,
+        "server: {prot: 1}\n"
+        f"upstreams:\n  weather: {{type: '{FAKE}', colour: red}}\n"
+        "routes:\n  - {prefix: /w, upstream: wether}\n",
+    )
+    assert main(["check", "--config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "error: server.prot: unknown key" in err
+    assert "error: upstreams.weather.colour: unknown key" in err
+
+
+def test_check_reports_a_route_to_a_missing_upstream(tmp_path, capsys):
+    path = write(tmp_path, f"upstreams:\n  weather: {{type: '{FAKE}'}}\nroutes:\n  - {{prefix: /w, upstream: wether}}\n")
+    assert main(["check", "--config", str(path)]) == 1
+    assert "routes[0].upstream: no upstream named 'wether' (did you mean 'weather'?)" in capsys.readouterr().err
+
+
+def test_check_reports_an_unset_variable(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("ROSETTA_UNSET_FOR_TEST", raising=False)
+    path = write(tmp_path, "server: {host: '${ROSETTA_UNSET_FOR_TEST}'}\n")
+    assert main(["check", "--config", str(path)]) == 1
+    assert "server.host: environment variable 'ROSETTA_UNSET_FOR_TEST' is not set" in capsys.readouterr().err
+
+
+def test_check_reports_a_missing_config_file(tmp_path, capsys):
+    assert main(["check", "--config", str(tmp_path / "none.yaml")]) == 1
+    assert "config file not found" in capsys.readouterr().err
+
+
+def test_check_reports_an_operation_the_upstream_lacks(tmp_path, capsys):
+    path = write(tmp_path, f"upstreams:\n  f: {{type: '{FAKE}'}}\nroutes:\n  - {{path: /x, upstream: f, operation: Nope}}\n")
+    assert main(["check", "--config", str(path)]) == 1
+    assert "routes[0]: upstream 'f' has no operation 'Nope'" in capsys.readouterr().err
+
+
+def test_version_is_printed_by_the_module_entry_point():
+    out = subprocess.run([sys.executable, "-m", "gateway", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"rosetta {__version__}"
+
+
+def test_no_command_prints_help_and_exits_2(capsys):
+    assert main([]) == 2
+
+
+@pytest.mark.parametrize("argv", [["run"], ["check"]])
+def test_a_missing_config_argument_is_a_usage_error(argv):
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
