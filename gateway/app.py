@@ -79,6 +79,8 @@ class RunningServer:
 
 async def start_server(app: Sanic, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
     """Serve ``app`` in this event loop on ``host:port`` (0: a free port)."""
+    # Touch-up rewrites Sanic's classes once per process: several in-process apps can't share it.
+    app.config.TOUCHUP = False
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))

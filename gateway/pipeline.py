@@ -138,9 +138,16 @@ def _make_call(x: Exchange, forward_auth: bool, deadline: float) -> Call:
         consumer=x.consumer,
         route_options=x.endpoint.route.options,
         deadline=deadline,
+        content_length=_declared_length(request),
+        chunked="chunked" in request.headers.get("transfer-encoding", "").lower(),
         _read=lambda: _read_body(request),
         _stream=lambda: _stream_body(request),
     )
+
+
+def _declared_length(request: Request) -> int | None:
+    length = request.headers.get("content-length")
+    return int(length) if length is not None and length.isdigit() else None
 
 
 def _end_to_end(request: Request, credentials: frozenset[str], forward_auth: bool) -> list[tuple[str, str]]:

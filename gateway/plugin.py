@@ -140,6 +140,8 @@ class Call:
     consumer: Consumer = ANONYMOUS
     route_options: Mapping[str, Any] = field(default_factory=dict)
     deadline: float | None = None  # loop.time() by which the call must finish
+    content_length: int | None = None  # the declared body size; None when chunked or absent
+    chunked: bool = False  # the body arrives with Transfer-Encoding: chunked
     _read: BodyReader | None = None
     _stream: Callable[[], AsyncIterator[bytes]] | None = None
     _body: bytes | None = None

@@ -141,9 +141,6 @@ def make_call(
         if body:
             yield body
 
-    all_headers = list(headers)
-    if body and not any(k.lower() == "content-length" for k, _ in all_headers):
-        all_headers.append(("Content-Length", str(len(body))))
     return Call(
         operation=operation,
         method=method or (operation.method if operation.method != "*" else "GET"),
@@ -151,8 +148,9 @@ def make_call(
         query_string=query,
         query=parse_qs(query, keep_blank_values=True),
         path_params=dict(path_params or {}),
-        headers=all_headers,
+        headers=list(headers),
         request_id=request_id,
+        content_length=len(body) if body else None,
         client_ip="127.0.0.1",
         host="gateway.test",
         _read=read,

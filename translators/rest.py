@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from pydantic import Field, field_validator
 
-from gateway.errors import BadGateway, GatewayError, GatewayTimeout, ServiceUnavailable
+from gateway.errors import BadGateway, GatewayError, GatewayTimeout, Overloaded, ServiceUnavailable
 from gateway.plugin import Call, Operation, Reply, Translator, UpstreamSettings
 from translators._http import HttpPool, HttpResponse
 from translators._http import errors as http_errors
@@ -53,6 +53,7 @@ class RestSettings(UpstreamSettings):
 
 # Client failures → gateway errors; a test proves every client error is listed.
 ERROR_TABLE: Sequence[tuple[type[http_errors.HttpError], type[GatewayError], str]] = (
+    (http_errors.PoolTimeout, Overloaded, "every connection to upstream '{name}' stayed busy"),
     (http_errors.ConnectTimeout, ServiceUnavailable, "could not connect to upstream '{name}' in time"),
     (http_errors.ConnectError, ServiceUnavailable, "upstream '{name}' is unreachable"),
     (http_errors.ReadTimeout, GatewayTimeout, "upstream '{name}' did not answer in time"),
@@ -117,10 +118,10 @@ class RestTranslator(Translator):
         return f"{path}?{call.query_string}" if call.query_string else path
 
     async def _request_body(self, call: Call) -> bytes | None:
-        length = call.header("content-length")
-        if length is None and call.header("transfer-encoding") is None:
+        length = call.content_length
+        if length is None and not call.chunked:
             return None if call.method in _BODYLESS else b""
-        if length is not None and length.isdigit() and int(length) <= self.settings.stream_threshold:
+        if length is not None and length <= self.settings.stream_threshold:
             return await call.read_body()
         stream = call.stream_body()
         return stream if stream is not None else await call.read_body()  # type: ignore[return-value]
