@@ -1,0 +1,132 @@
+"""SOAP envelopes: build a request from JSON, turn a response into JSON. Pure, no I/O.
+
+Responses are parsed safely: no DTD (SOAP 1.1 §3 and SOAP 1.2 Part 1 §5 forbid
+one, and refusing it stops entity bombs), no entities, no network, libxml2's
+default depth limit, and a size the caller already bounded.
+
+Example::
+
+    body = build_request(op, {"intA": 1, "intB": 2})
+    result = read_response(op, Raw(200, "text/xml", answer))    # {"AddResult": 3}
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from zeep.wsdl.messages.multiref import process_multiref
+
+from gateway.errors import BadGateway, GatewayError
+from translators.soap.binding import SOAP_ENV, OperationModel
+from translators.soap.faults import fault_error, parse_fault
+from translators.soap.reader import read_object
+from translators.soap.simple import DecimalMode
+from translators.soap.writer import SOAP_ENC, XSD, XSI, write_arguments
+
+__all__ = ["Raw", "build_request", "parse_xml", "read_response"]
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True, remove_pis=True
+)
+_VERSION_OF = {ns: version for version, ns in SOAP_ENV.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A backend's HTTP answer, read whole (and bounded) by the transport."""
+
+    status: int
+    content_type: str
+    content: bytes
+
+
+def build_request(
+    op: OperationModel,
+    arguments: dict[str, Any],
+    headers: Sequence[etree._Element] = (),
+    lenient: Collection[str] = (),
+) -> bytes:
+    """The request envelope for ``arguments``; InvalidArguments when they do not fit the XSD."""
+    env = op.envelope_ns
+    nsmap = {"soap": env, "xsi": XSI, "xsd": XSD}
+    if op.encoded:
+        nsmap["soapenc"] = SOAP_ENC
+    envelope = etree.Element(f"{{{env}}}Envelope", nsmap=nsmap)
+    if headers:
+        header = etree.SubElement(envelope, f"{{{env}}}Header")
+        header.extend(copy.deepcopy(h) for h in headers)
+    body = etree.SubElement(envelope, f"{{{env}}}Body")
+    target = body if op.request_wrapper is None else etree.SubElement(body, op.request_wrapper)
+    if op.encoded:
+        target.set(f"{{{env}}}encodingStyle", SOAP_ENC)
+    write_arguments(target, op.request, arguments, lenient, op.encoded)
+    return etree.tostring(envelope, encoding="utf-8", xml_declaration=True)
+
+
+def parse_xml(content: bytes) -> etree._Element:
+    """Parse a backend's XML; a DTD is refused, malformed XML raises lxml's XMLSyntaxError."""
+    if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
+        raise BadGateway("the SOAP backend's response contains a DTD or entity declarations; refused")
+    return etree.fromstring(content, _PARSER)
+
+
+def read_response(op: OperationModel, raw: Raw, overrides: dict[str, int] | Any = None,
+                  decimal_as: DecimalMode = "string") -> dict[str, Any]:  # fmt: skip
+    """The JSON object of a backend's answer; a fault or a non-SOAP answer raises a gateway error."""
+    if not raw.content.strip():
+        if raw.status in (200, 202, 204) and op.one_way:
+            return {}
+        raise BadGateway(f"the SOAP backend sent an empty body (HTTP {raw.status})")
+    root = _envelope(parse_xml(raw.content), raw)
+    body = _body(root)
+    first = next((child for child in body if isinstance(child.tag, str)), None)
+    if first is not None and etree.QName(first).localname == "Fault":
+        raise _fault(first, op, root, overrides or {}, decimal_as)
+    if _version(root) != op.version:
+        raise BadGateway(f"the SOAP backend answered with SOAP {_version(root)} to a SOAP {op.version} request")
+    if raw.status >= 300:
+        raise BadGateway(f"the SOAP backend answered HTTP {raw.status} without a SOAP fault")
+    if op.encoded:
+        process_multiref(body)
+    if not op.response_wrapped:
+        return read_object(body, op.response, decimal_as)
+    return {} if first is None else read_object(first, op.response, decimal_as)
+
+
+def _envelope(root: etree._Element, raw: Raw) -> etree._Element:
+    if etree.QName(root).localname == "Envelope" and etree.QName(root).namespace in _VERSION_OF:
+        return root
+    media = raw.content_type.split(";", 1)[0].strip() or "no content type"
+    raise BadGateway(
+        f"the SOAP backend answered HTTP {raw.status} with {media} that is not a SOAP envelope "
+        f"(root element <{etree.QName(root).localname}>)"
+    )
+
+
+def _version(root: etree._Element) -> str:
+    return _VERSION_OF[etree.QName(root).namespace]
+
+
+def _body(root: etree._Element) -> etree._Element:
+    body = root.find(f"{{{etree.QName(root).namespace}}}Body")
+    if body is None:
+        raise BadGateway("the SOAP backend's envelope has no Body")
+    return body
+
+
+def _fault(node: etree._Element, op: OperationModel, root: etree._Element,
+           overrides: dict[str, int], decimal_as: DecimalMode) -> GatewayError:  # fmt: skip
+    fault = parse_fault(node, op.version)
+    if fault.version != op.version:
+        return BadGateway(
+            f"the SOAP backend answered a SOAP {op.version} request with a SOAP {fault.version} "
+            f"{fault.code} fault: {fault.reason or 'no reason given'}",
+            faultcode=fault.code,
+            faultstring=fault.reason,
+            soap_version=fault.version,
+        )
+    return fault_error(fault, op, overrides, decimal_as)
