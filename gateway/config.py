@@ -32,8 +32,12 @@ from pydantic import (
 )
 
 from gateway.auth.settings import AuthSettings
-from gateway.limits.settings import LimitsSettings
+from gateway.auth.tls import TlsSettings
+from gateway.limits.settings import LimitsSettings, RateString
+from gateway.limits.settings import config_errors as limits_config_errors
 from gateway.plugin import TranslatorLoadError, UpstreamSettings, load_translator_class
+from gateway.resilience.settings import CacheSettings, FallbackSettings
+from gateway.resilience.settings import config_errors as resilience_config_errors
 
 __all__ = [
     "Config",
@@ -95,6 +99,7 @@ class ServerSettings(BaseModel):
     graceful_shutdown: float = Field(
         15.0, ge=0, description="Seconds in-flight requests get to finish on SIGTERM."
     )
+    tls: TlsSettings | None = Field(None, description="Serve HTTPS (and verify client certificates).")
 
 
 class RouteConfig(BaseModel):
@@ -110,18 +115,22 @@ class RouteConfig(BaseModel):
         None,
         description="REST: upstream path; SOAP: operation name; gRPC: package.Service/Method.",
     )
-    auth: Literal["none", "jwt", "api_key"] | tuple[Literal["jwt", "api_key"], ...] | None = Field(
+    auth: Literal["none", "jwt", "api_key", "mtls"] | tuple[Literal["jwt", "api_key", "mtls"], ...] | None = Field(
         None, description="Accepted credentials; unset means any configured method (never none)."
     )
     scopes: tuple[str, ...] = Field((), description="Scopes the consumer must all have.")
     roles: tuple[str, ...] = Field((), description="Roles of which the consumer needs one.")
     policies: tuple[str, ...] = Field((), description="Extra checks by import path 'pkg.mod:Class'.")
-    rate_limit: str | None = Field(None, description="Rate limit, e.g. '30/minute;1000/day'.")
+    rate_limit: RateString | None = Field(None, description="Rate limit, e.g. '30/minute;1000/day'.")
     cost: int = Field(1, ge=0, le=1_000_000, description="How much one call counts against limits.")
     timeout: float | None = Field(None, gt=0, le=3600, description="Overrides the upstream timeout.")
     options: Mapping[str, Any] = Field(
         default_factory=dict, description="Translator options for this route (e.g. xml)."
     )
+    fallback: FallbackSettings | None = Field(
+        None, description="Route or upstream answering while this one's breaker is open or it is unreachable."
+    )
+    cache: CacheSettings | None = Field(None, description="Response cache for safe reads.")
 
     @field_validator("prefix", "path")
     @classmethod
@@ -164,8 +173,8 @@ class Config(BaseModel):
     server: ServerSettings = Field(default_factory=ServerSettings)  # type: ignore[arg-type]
     upstreams: Mapping[str, UpstreamSettings] = Field(default_factory=dict)
     routes: tuple[RouteConfig, ...] = ()
-    auth: AuthSettings = Field(default_factory=AuthSettings)
-    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    auth: AuthSettings = Field(default_factory=lambda: AuthSettings())
+    limits: LimitsSettings = Field(default_factory=lambda: LimitsSettings())
     base_dir: Path = Field(Path("."), description="Folder of the config file (set by the loader).")
 
 
@@ -276,6 +285,7 @@ def _check_references(config: Config, raw: Mapping[str, Any]) -> list[str]:
             hint = difflib.get_close_matches(route.upstream, names, n=1)
             suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
             errors.append(f"routes[{i}].upstream: no upstream named '{route.upstream}'{suffix}")
+    errors += limits_config_errors(config) + resilience_config_errors(config)
     return errors
 
 

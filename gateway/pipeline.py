@@ -15,14 +15,15 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import orjson
 from sanic import Request
 from sanic import exceptions as sanic_exc
+from sanic.compat import Header
 from sanic.response import HTTPResponse
 
 from gateway.errors import (
@@ -44,7 +45,7 @@ __all__ = ["Exchange", "build_pipeline", "problem_response", "request_id_of"]
 
 log = logging.getLogger("rosetta")
 
-Handler = Callable[[Request], Awaitable[HTTPResponse | None]]
+Handler = Callable[..., Coroutine[Any, Any, HTTPResponse | None]]
 
 # RFC 9110 §7.6.1 hop-by-hop fields, plus the ones the upstream client sets itself.
 _HOP_BY_HOP = frozenset(
@@ -186,7 +187,7 @@ async def _stream_body(request: Request):  # type: ignore[no-untyped-def]
             yield bytes(request.body)
         return
     try:
-        async for chunk in request.stream:
+        async for chunk in request.stream:  # type: ignore[attr-defined]
             yield chunk
     except sanic_exc.PayloadTooLarge:
         raise PayloadTooLarge("the request body is larger than the limit") from None
@@ -203,15 +204,15 @@ async def _respond(x: Exchange, reply: Reply) -> HTTPResponse | None:
     if reply.json is not NOTHING:
         body, content_type = orjson.dumps(reply.json), reply.content_type or "application/json"
     else:
-        body, content_type = reply.body or b"", reply.content_type
+        body, content_type = reply.body or b"", reply.content_type  # type: ignore[assignment]
     if reply.status in _NO_BODY:
         body = b""
-    return HTTPResponse(body, status=reply.status, headers=headers, content_type=content_type)
+    return HTTPResponse(body, status=reply.status, headers=Header(headers), content_type=content_type)
 
 
-async def _stream_reply(x: Exchange, reply: Reply, headers: dict[str, str] | list[tuple[str, str]]) -> None:
+async def _stream_reply(x: Exchange, reply: Reply, headers: list[tuple[str, str]]) -> None:
     assert reply.stream is not None
-    response = await x.request.respond(status=reply.status, headers=headers, content_type=reply.content_type)
+    response = await x.request.respond(status=reply.status, headers=Header(headers), content_type=reply.content_type)
     try:
         async for chunk in reply.stream:
             await response.send(chunk)
@@ -222,7 +223,7 @@ async def _stream_reply(x: Exchange, reply: Reply, headers: dict[str, str] | lis
         log.warning("stream to the caller broken off: %s", exc)
         x.status = 502
         if x.request.transport is not None:
-            x.request.transport.abort()
+            x.request.transport.abort()  # type: ignore[attr-defined]
     finally:
         closer = getattr(reply.stream, "aclose", None)
         if closer is not None:
@@ -241,7 +242,7 @@ def problem_response(error: GatewayError, request_id: str | None, header: str = 
     if request_id:
         headers.append((header, request_id))
     body = orjson.dumps(problem_body(error, request_id))
-    return HTTPResponse(body, status=error.http_status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    return HTTPResponse(body, status=error.http_status, headers=Header(headers), content_type=PROBLEM_CONTENT_TYPE)
 
 
 def _problem(x: Exchange, error: GatewayError) -> HTTPResponse:

@@ -82,7 +82,9 @@ def _split_verb(body: str) -> tuple[str, str]:
 
 def _split(body: str) -> list[str]:
     """Split on '/' outside braces."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in body:
         if ch == "/" and depth == 0:
             parts.append("".join(current))
