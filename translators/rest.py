@@ -34,7 +34,7 @@ __all__ = ["ERROR_TABLE", "RestSettings", "RestTranslator"]
 class RestSettings(UpstreamSettings):
     """``type: rest`` — an HTTP/1.1 backend speaking JSON (or anything: bodies pass through)."""
 
-    type: Literal["rest"] = "rest"
+    type: Literal["rest"] = Field("rest", description="An HTTP/1.1 backend.")
     url: str = Field(description="Base URL of the backend, e.g. http://127.0.0.1:9101/api.")
     connect_timeout: float = Field(5.0, gt=0, le=300, description="Seconds to open a connection.")
     max_connections: int = Field(256, ge=1, le=10_000, description="Pooled connections at most.")
