@@ -36,7 +36,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.auth.upstream import UpstreamAuth
 from gateway.errors import BadRequest, MalformedBody
+from gateway.resilience.settings import ResilienceSettings
 
 __all__ = [
     "ANONYMOUS",
@@ -73,6 +75,13 @@ class UpstreamSettings(BaseModel):
     timeout: float = Field(30.0, gt=0, le=3600, description="Seconds a whole upstream call may take.")
     forward_auth: bool = Field(
         False, description="Pass the caller's own Authorization header to the upstream."
+    )
+    auth: UpstreamAuth | None = Field(
+        None, description="Credentials and identity headers Rosetta sends to this upstream."
+    )
+    resilience: ResilienceSettings = Field(
+        default_factory=ResilienceSettings,  # type: ignore[arg-type]
+        description="Timeouts per try, bulkhead, retries and circuit breaker (all off by default).",
     )
 
 

@@ -54,7 +54,7 @@ async def build_runtime(config: Config) -> Runtime:
     await _start_all(translators)
     try:
         routes = RouteTable.build(_endpoints(config, translators))
-        auth, limiter = AuthGate(config.auth), Limiter(config.limits)
+        auth, limiter = AuthGate.for_config(config), Limiter(config.limits)
         await auth.start()
         await limiter.start()
     except BaseException:

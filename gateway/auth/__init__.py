@@ -1,47 +1,35 @@
-"""Who is calling: the auth step of the pipeline.
+"""Who is calling: authentication and access policy, enforced once at the front door.
 
-:class:`AuthGate` turns a request's credentials into a
-:class:`~gateway.plugin.Consumer` for the matched route, or refuses it:
+- :mod:`gateway.auth.gate` — :class:`AuthGate`, the auth step of the pipeline;
+- :mod:`gateway.auth.settings` — the ``auth:`` config models;
+- :mod:`gateway.auth.jwt` / :mod:`~gateway.auth.jwks` — bearer JWTs and issuer keys;
+- :mod:`gateway.auth.apikeys` — API keys stored as SHA-256 digests;
+- :mod:`gateway.auth.policies` — the route policy plug-in interface and stock policies;
+- :mod:`gateway.auth.upstream` — credentials and identity headers toward upstreams;
+- :mod:`gateway.auth.tls` — HTTPS, client certificates (mTLS), upstream TLS;
+- :mod:`gateway.auth.demo` — the demo's token.
 
-- ``auth: none`` — anyone, as the anonymous consumer;
-- ``auth: jwt`` / ``api_key`` / a list — one of those credentials is required;
-- no ``auth`` key — one of the configured methods is required (deny by
-  default: with no method configured, such a route refuses every call).
+Deny by default: a route with no ``auth`` key requires one of the configured
+methods, and with none configured it refuses every call.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gateway.auth.settings import AuthSettings
-from gateway.errors import Unauthorized
-from gateway.plugin import ANONYMOUS, Consumer
 
 if TYPE_CHECKING:
-    from gateway.pipeline import Exchange
+    from gateway.auth.gate import AuthGate
 
-__all__ = ["AuthGate"]
+__all__ = ["AuthGate", "AuthSettings"]
 
 
-class AuthGate:
-    """Authenticates callers once, at the front door, for every route."""
+def __getattr__(name: str) -> Any:
+    # The gate imports the translator interface, which imports this package's
+    # upstream models: load it on first use to keep that import order acyclic.
+    if name == "AuthGate":
+        from gateway.auth.gate import AuthGate
 
-    #: Request headers that carry caller credentials: never forwarded as-is.
-    credential_headers: frozenset[str] = frozenset({"authorization"})
-
-    def __init__(self, settings: AuthSettings) -> None:
-        self.settings = settings
-        self.methods = settings.methods()
-
-    async def start(self) -> None:
-        """Fetch keys (JWKS) before serving."""
-
-    async def close(self) -> None:
-        """Release what :meth:`start` opened."""
-
-    async def authenticate(self, exchange: Exchange) -> Consumer:
-        """The consumer behind the request, or :class:`Unauthorized` / ``Forbidden``."""
-        route = exchange.endpoint.route
-        if route.auth == "none":
-            return ANONYMOUS
-        raise Unauthorized("this route requires credentials")
+        return AuthGate
+    raise AttributeError(f"module 'gateway.auth' has no attribute {name!r}")

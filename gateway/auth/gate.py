@@ -1,0 +1,259 @@
+"""The auth step of the pipeline: who is calling, and may they call this route.
+
+For each request :meth:`AuthGate.authenticate`:
+
+1. finds the credential methods the route accepts — its ``auth`` (``jwt``,
+   ``api_key``, ``mtls`` or a list), every configured method when it has no
+   ``auth`` key (deny by default), or nobody's credentials for ``auth: none``;
+2. takes the first credential present, in that order, and verifies it:
+   missing or invalid is a 401 with an RFC 6750 ``WWW-Authenticate`` challenge
+   (``error="invalid_token"``, never which check failed);
+3. checks the route's ``scopes`` (all required) and ``roles`` (any of): a 403
+   (``error="insufficient_scope"`` for bearer tokens);
+4. runs the route's policies, which may refuse with their own status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sanic import Request
+
+from gateway.auth.consumers import ConsumerDirectory
+from gateway.auth.jwks import KeysUnavailable
+from gateway.auth.jwt import InvalidToken, JwtVerifier
+from gateway.auth.policies import PolicyRequest
+from gateway.auth.policy_loader import LoadedPolicy, PolicyLoadError, load_route_policies
+from gateway.auth.settings import AuthSettings
+from gateway.auth.tls import peer_common_name
+from gateway.auth.upstream import IDENTITY_HEADERS
+from gateway.errors import Forbidden, GatewayError, ServiceUnavailable, Unauthorized
+from gateway.plugin import ANONYMOUS, Consumer
+
+if TYPE_CHECKING:
+    from gateway.config import Config, RouteConfig
+    from gateway.pipeline import Exchange
+
+__all__ = ["AuthGate", "AuthUnavailable"]
+
+log = logging.getLogger("rosetta.auth")
+
+_METHOD_ORDER = ("jwt", "api_key", "mtls")
+
+
+class AuthUnavailable(ServiceUnavailable):
+    """503: the issuer's signing keys could not be fetched yet, so no token can be checked."""
+
+    slug = "auth-unavailable"
+    title = "Authentication unavailable"
+
+
+class AuthGate:
+    """Authenticates callers once, at the front door, for every route.
+
+    Build it with :meth:`for_config` so start-up can check every route's
+    ``auth`` and load its policies; ``AuthGate(settings)`` alone serves
+    routes without policies and skips those checks.
+    """
+
+    def __init__(
+        self,
+        settings: AuthSettings,
+        routes: Sequence[RouteConfig] = (),
+        client_certificates: bool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.methods = settings.methods()
+        self._routes = routes
+        self._client_certificates = client_certificates
+        self._consumers = ConsumerDirectory(settings)
+        self._jwt = JwtVerifier(settings.jwt, self._consumers) if settings.jwt else None
+        self._key_header = settings.api_keys.header if settings.api_keys else "X-API-Key"
+        self._default = tuple(m for m in _METHOD_ORDER if m in self.methods)
+        self._route_policies: list[tuple[LoadedPolicy, ...]] = []
+        #: Request headers that carry caller credentials or identity: never forwarded as-is.
+        self.credential_headers: frozenset[str] = frozenset(
+            {"authorization", self._key_header.lower(), *(h.lower() for h in IDENTITY_HEADERS)}
+        )
+
+    @classmethod
+    def for_config(cls, config: Config) -> AuthGate:
+        """The gate for a whole config (routes, and whether TLS asks for client certificates)."""
+        tls = getattr(config.server, "tls", None)
+        return cls(config.auth, config.routes, tls is not None and tls.client_certificates != "none")
+
+    @property
+    def jwt(self) -> JwtVerifier | None:
+        """The JWT verifier, when ``auth.jwt`` is configured."""
+        return self._jwt
+
+    async def start(self) -> None:
+        """Check the routes' auth, load policies, fetch signing keys; ``StartupError`` if not."""
+        from gateway.runtime import StartupError
+
+        errors = self._config_errors()
+        try:
+            self._route_policies = load_route_policies(self._routes, self.settings.policies)
+        except PolicyLoadError as exc:
+            errors += exc.errors
+        if not errors and self._jwt is not None:
+            try:
+                await self._jwt.start()
+            except ValueError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise StartupError(errors)
+
+    async def close(self) -> None:
+        """Release what :meth:`start` opened."""
+        if self._jwt is not None:
+            await self._jwt.close()
+
+    async def authenticate(self, exchange: Exchange) -> Consumer:
+        """The consumer behind the request, or :class:`Unauthorized` / ``Forbidden``."""
+        route = exchange.endpoint.route
+        if route.auth == "none":
+            consumer = ANONYMOUS
+        else:
+            accepted = self._accepted(route)
+            consumer = exchange.consumer = await self._identify(exchange.request, accepted)
+            self._authorize(route, consumer)  # a refusal is logged with the consumer it refused
+        if self._route_policies:
+            await self._check_policies(exchange, consumer)
+        return consumer
+
+    def _accepted(self, route: RouteConfig) -> tuple[str, ...]:
+        if route.auth is None:
+            return self._default
+        wanted = (route.auth,) if isinstance(route.auth, str) else route.auth
+        return tuple(m for m in wanted if m in self.methods)
+
+    async def _identify(self, request: Request, accepted: tuple[str, ...]) -> Consumer:
+        for method in accepted:
+            if method == "jwt":
+                token = _bearer(request.headers.get("authorization"))
+                if token is not None:
+                    return await self._verify_token(token, accepted)
+            elif method == "api_key":
+                key = request.headers.get(self._key_header)
+                if key is not None:
+                    return self._verify_key(key, accepted)
+            elif method == "mtls":
+                name = peer_common_name(request.transport)
+                if name is not None:
+                    return self._verify_certificate(name, accepted)
+        raise Unauthorized(
+            f"this route requires credentials: {_describe(accepted, self._key_header)}",
+            headers=self._challenge(accepted),
+        )
+
+    async def _verify_token(self, token: str, accepted: tuple[str, ...]) -> Consumer:
+        assert self._jwt is not None
+        try:
+            return await self._jwt.verify(token)
+        except InvalidToken as exc:
+            log.debug("bearer token refused: %s", exc)
+            raise Unauthorized(
+                "the bearer token is not valid", headers=self._challenge(accepted, "invalid_token")
+            ) from None
+        except KeysUnavailable:
+            raise AuthUnavailable(
+                "the keys to check bearer tokens cannot be fetched right now; try again shortly",
+                headers={"Retry-After": "5"},
+            ) from None
+
+    def _verify_key(self, key: str, accepted: tuple[str, ...]) -> Consumer:
+        consumer = self._consumers.api_keys.lookup(key)
+        if consumer is None:
+            raise Unauthorized("the API key is not valid", headers=self._challenge(accepted))
+        return consumer
+
+    def _verify_certificate(self, name: str, accepted: tuple[str, ...]) -> Consumer:
+        mtls = self.settings.mtls
+        consumer_id = mtls.subjects.get(name) if mtls is not None else None
+        if consumer_id is None:
+            raise Unauthorized(
+                "the client certificate is not mapped to a consumer", headers=self._challenge(accepted)
+            )
+        return self._consumers.consumer(consumer_id, "mtls")
+
+    def _authorize(self, route: RouteConfig, consumer: Consumer) -> None:
+        if not consumer.scopes.issuperset(route.scopes):
+            scope = " ".join(route.scopes)
+            headers = self._scope_challenge(scope) if consumer.method == "jwt" else None
+            raise Forbidden(f"this route needs the scopes: {scope}", headers=headers)
+        if route.roles and consumer.roles.isdisjoint(route.roles):
+            raise Forbidden(f"this route needs one of the roles: {', '.join(route.roles)}")
+
+    def _challenge(self, accepted: tuple[str, ...], error: str | None = None) -> dict[str, str]:
+        realm = self.settings.realm
+        challenges = []
+        if "jwt" in accepted:
+            extra = f', error="{error}"' if error else ""
+            challenges.append(f'Bearer realm="{realm}"{extra}')
+        if "api_key" in accepted:
+            challenges.append(f'ApiKey realm="{realm}", header="{self._key_header}"')
+        return {"WWW-Authenticate": ", ".join(challenges)} if challenges else {}
+
+    def _scope_challenge(self, scope: str) -> dict[str, str]:
+        realm = self.settings.realm
+        return {"WWW-Authenticate": f'Bearer realm="{realm}", error="insufficient_scope", scope="{scope}"'}
+
+    async def _check_policies(self, exchange: Exchange, consumer: Consumer) -> None:
+        policies = self._route_policies[exchange.endpoint.route_index]
+        if not policies:
+            return
+        request = self._policy_request(exchange)
+        for loaded in policies:
+            try:
+                await loaded.policy.check(request, consumer)
+            except GatewayError:
+                raise
+            except Exception:
+                log.exception("route policy %s failed", loaded.name)
+                raise GatewayError(f"the route policy '{loaded.name}' failed; it has been logged") from None
+
+    def _policy_request(self, x: Exchange) -> PolicyRequest:
+        request = x.request
+        length = request.headers.get("content-length")
+        return PolicyRequest(
+            method=request.method,
+            path=request.path,
+            route=x.endpoint.route.template,
+            query_string=request.query_string,
+            headers=[(k, v) for k, v in request.headers.items() if k.lower() not in self.credential_headers],
+            client_ip=request.ip,
+            scheme=request.scheme,
+            content_length=int(length) if length is not None and length.isdigit() else None,
+            request_id=x.request_id,
+        )
+
+    def _config_errors(self) -> list[str]:
+        errors = []
+        for i, route in enumerate(self._routes):
+            wanted = () if route.auth in (None, "none") else (route.auth,) if isinstance(route.auth, str) else route.auth
+            errors += [
+                f"routes[{i}].auth: '{m}' is not configured (add auth.{'api_keys' if m == 'api_key' else m})"
+                for m in wanted
+                if m not in self.methods
+            ]
+            if route.auth == "none" and (route.scopes or route.roles):
+                errors.append(f"routes[{i}]: scopes and roles need credentials; this route has auth: none")
+        if "mtls" in self.methods and self._client_certificates is False:
+            errors.append("auth.mtls: needs server.tls with client_certificates: optional or required")
+        return errors
+
+
+def _bearer(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (scheme case-insensitive)."""
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def _describe(accepted: tuple[str, ...], key_header: str) -> str:
+    names = {"jwt": "a bearer token", "api_key": f"an {key_header} header", "mtls": "a client certificate"}
+    return " or ".join(names[m] for m in accepted) or "none are configured"

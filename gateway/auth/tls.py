@@ -1,0 +1,122 @@
+"""TLS: HTTPS at the front door, client certificates (mTLS), TLS toward upstreams.
+
+::
+
+    server:
+      tls:
+        cert_file: certs/gateway.pem
+        key_file: certs/gateway.key
+        key_password: ${GATEWAY_KEY_PASSWORD}   # only for an encrypted key
+        client_ca_file: certs/clients-ca.pem     # verify client certificates against it
+        client_certificates: optional            # none | optional | required
+    auth:
+      mtls:
+        subjects: {"client.acme.example": acme}  # certificate CN → consumer
+
+The TLS handshake verifies a client certificate against ``client_ca_file``;
+:func:`peer_common_name` then reads the verified certificate's subject CN,
+which ``auth.mtls.subjects`` maps to a consumer.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from gateway.auth._paths import FilePath
+
+__all__ = [
+    "TlsSettings",
+    "UpstreamTls",
+    "client_ssl_context",
+    "peer_common_name",
+    "server_ssl_context",
+]
+
+_VERIFY_MODES = {
+    "none": ssl.CERT_NONE,
+    "optional": ssl.CERT_OPTIONAL,
+    "required": ssl.CERT_REQUIRED,
+}
+_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+
+
+class TlsSettings(BaseModel):
+    """``server.tls`` — serve HTTPS; optionally ask for client certificates."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cert_file: FilePath = Field(description="PEM certificate chain of the gateway.")
+    key_file: FilePath = Field(description="PEM private key of the gateway.")
+    key_password: SecretStr | None = Field(None, description="Password of an encrypted key file.")
+    client_ca_file: FilePath | None = Field(None, description="CA bundle client certificates must chain to.")
+    client_certificates: Literal["none", "optional", "required"] = Field(
+        "none", description="Ask clients for a certificate: none, optional or required."
+    )
+    min_version: Literal["1.2", "1.3"] = Field("1.2", description="Lowest TLS version accepted.")
+
+    @model_validator(mode="after")
+    def _client_ca_for_client_certificates(self) -> TlsSettings:
+        if self.client_certificates != "none" and self.client_ca_file is None:
+            raise ValueError("client_certificates needs client_ca_file to verify them against")
+        return self
+
+
+class UpstreamTls(BaseModel):
+    """TLS toward an upstream: a private CA and/or a client certificate."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ca_file: FilePath | None = Field(None, description="CA bundle the upstream's certificate must chain to.")
+    cert_file: FilePath | None = Field(None, description="Client certificate to present (PEM).")
+    key_file: FilePath | None = Field(None, description="Key of the client certificate (PEM).")
+    key_password: SecretStr | None = Field(None, description="Password of an encrypted key file.")
+
+    @model_validator(mode="after")
+    def _cert_with_key(self) -> UpstreamTls:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("give both cert_file and key_file, or neither")
+        return self
+
+
+def server_ssl_context(tls: TlsSettings) -> ssl.SSLContext:
+    """The front door's SSL context; ``ssl.SSLError``/``OSError`` for unusable files."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = _VERSIONS[tls.min_version]
+    context.load_cert_chain(tls.cert_file, tls.key_file, _password(tls.key_password))
+    context.verify_mode = _VERIFY_MODES[tls.client_certificates]
+    if tls.client_ca_file is not None:
+        context.load_verify_locations(cafile=tls.client_ca_file)
+    return context
+
+
+def client_ssl_context(tls: UpstreamTls) -> ssl.SSLContext:
+    """An SSL context for calls to an upstream (system CAs unless ``ca_file``)."""
+    context = ssl.create_default_context(cafile=tls.ca_file)
+    if tls.cert_file is not None and tls.key_file is not None:
+        context.load_cert_chain(tls.cert_file, tls.key_file, _password(tls.key_password))
+    return context
+
+
+def peer_common_name(transport: Any) -> str | None:
+    """The subject CN of the verified client certificate on ``transport``, if any.
+
+    ``getpeercert()`` returns a certificate only after the handshake verified
+    it against ``client_ca_file``; an unverified one is never seen here.
+    """
+    if transport is None:
+        return None
+    cert = transport.get_extra_info("peercert")
+    if not cert:
+        return None
+    for rdn in cert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
+
+
+def _password(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret is not None else None
