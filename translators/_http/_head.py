@@ -47,7 +47,7 @@ def encode_head(
     if not has_host:
         lines.append(f"Host: {host}\r\n")
     chunked = streamed and not given_length
-    framing = _framing(method, body_length, chunked)
+    framing = "" if streamed and given_length else _framing(method, body_length, chunked)
     if framing:
         lines.append(framing)
     lines.append("\r\n")

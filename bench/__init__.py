@@ -1,0 +1,1 @@
+"""Rosetta's benchmark harness: ``python bench/run.py`` (``make bench``)."""

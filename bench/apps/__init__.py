@@ -1,0 +1,1 @@
+"""Small servers the benchmarks start as their own processes."""

@@ -1,0 +1,103 @@
+"""Load generators: wrk when installed, else a bounded Python loop.
+
+Both return a :class:`bench.harness.Row` with requests/s and p50/p99 in ms.
+The Python loop shares the machine's cores with the servers it measures, so
+its figures are lower bounds; the table says which tool measured a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.harness import LoadSpec, Row
+
+__all__ = ["lua_script", "parse_wrk", "python_load", "wrk"]
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, spec: LoadSpec, connections: int, duration: float, threads: int, tmp: Path) -> Row:
+    """Run wrk against ``url`` and parse its report."""
+    argv = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{duration:g}s",
+            "--latency", "--timeout", "5s"]
+    if spec.method != "GET" or spec.body or spec.headers:
+        script = tmp / f"load-{abs(hash(spec))}.lua"
+        script.write_text(lua_script(spec))
+        argv += ["-s", str(script)]
+    out = subprocess.run(argv + [url], capture_output=True, text=True, timeout=duration + 30)
+    if out.returncode != 0:
+        raise RuntimeError(f"wrk failed: {out.stderr.strip() or out.stdout.strip()}")
+    return parse_wrk(out.stdout)
+
+
+def lua_script(spec: LoadSpec) -> str:
+    """A wrk script sending ``spec``'s method, headers and body."""
+    lines = [f'wrk.method = "{spec.method}"']
+    if spec.body:
+        lines.append(f"wrk.body = {_lua_string(spec.body.decode())}")
+    for name, value in spec.headers:
+        lines.append(f"wrk.headers[{_lua_string(name)}] = {_lua_string(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _lua_string(text: str) -> str:
+    level = "="
+    while f"]{level}]" in text:
+        level += "="
+    return f"[{level}[{text}]{level}]"
+
+
+def parse_wrk(text: str) -> Row:
+    """Requests/s, p50, p99 and error count from wrk's ``--latency`` output."""
+    from bench.harness import Row
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    percentiles = {
+        int(p): float(v) * _UNITS[u] for p, v, u in re.findall(r"\s(\d+)%\s+([\d.]+)(us|ms|s)\b", text)
+    }
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    errors += int(non_2xx.group(1)) if non_2xx else 0
+    return Row("", "", rps, percentiles.get(50, 0.0), percentiles.get(99, 0.0), errors=errors)
+
+
+def python_load(url: str, spec: LoadSpec, connections: int, duration: float) -> Row:
+    """A bounded asyncio load loop over Rosetta's own HTTP client."""
+    return asyncio.run(_python_load(url, spec, connections, duration))
+
+
+async def _python_load(url: str, spec: LoadSpec, connections: int, duration: float) -> Row:
+    from bench.harness import Row
+    from translators._http import HttpError, HttpPool
+
+    origin, _, path = url.partition("://")[2].partition("/")
+    pool = HttpPool(f"http://{origin}", max_connections=connections)
+    latencies: list[float] = []
+    errors = [0]
+    deadline = time.perf_counter() + duration
+
+    async def worker() -> None:
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            try:
+                response = await pool.request(spec.method, "/" + path, spec.headers,
+                                              spec.body or None, timeout=5)
+                await response.read()
+                errors[0] += response.status >= 400
+            except HttpError:
+                errors[0] += 1
+            latencies.append(time.perf_counter() - start)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    await pool.aclose()
+    latencies.sort()
+    pick = (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000) if latencies else (lambda q: 0.0)
+    return Row("", "", len(latencies) / elapsed, pick(0.50), pick(0.99), errors=errors[0], tool="python")
