@@ -1,0 +1,61 @@
+"""Fixtures: a real grpc.aio TestService and gRPC translators pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from gateway.plugin import Operation
+from gateway.testing import context
+from tests.translators.grpc.servers import TESTING_PROTO, TestServer, start_test_server
+from translators.grpc import GrpcSettings, GrpcTranslator
+
+SERVICE = "rosetta.testing.v1.TestService"
+
+
+@pytest.fixture(scope="module")
+async def server() -> AsyncIterator[TestServer]:
+    running = await start_test_server(health_service=True)
+    yield running
+    await running.stop()
+
+
+def settings(target: str, **overrides: Any) -> GrpcSettings:
+    data: dict[str, Any] = {"type": "grpc", "target": target, "protos": [str(TESTING_PROTO)], "timeout": 5}
+    data.update(overrides)
+    return GrpcSettings.model_validate(data)
+
+
+MakeTranslator = Callable[..., Any]
+
+
+@pytest.fixture
+async def make_translator(server: TestServer) -> AsyncIterator[MakeTranslator]:
+    """Build and start translators (closed after the test): ``await make_translator(**settings)``."""
+    started: list[GrpcTranslator] = []
+
+    async def make(target: str | None = None, **overrides: Any) -> GrpcTranslator:
+        translator = GrpcTranslator("testing", settings(target or server.target, **overrides), context("testing"))
+        await translator.start()
+        started.append(translator)
+        return translator
+
+    yield make
+    for translator in started:
+        await translator.close()
+
+
+@pytest.fixture
+async def translator(make_translator: MakeTranslator) -> GrpcTranslator:
+    return await make_translator()
+
+
+def op(translator: GrpcTranslator, method: str, http: str = "POST", path: str | None = None) -> Operation:
+    """The operation of ``method`` bound to ``http path`` (default: the POST route)."""
+    name = f"{SERVICE}/{method}"
+    for candidate in translator.operations():
+        if candidate.name == name and candidate.method == http and (path is None or candidate.path == path):
+            return candidate
+    raise LookupError(f"no operation {http} {path} for {name}")

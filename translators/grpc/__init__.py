@@ -1,0 +1,14 @@
+"""The ``grpc`` translator: gRPC services as REST/JSON, described by protos or server reflection.
+
+See ``docs/grpc.md`` for the mapping rules. Internals live in this package:
+``settings`` (config model), ``descriptors`` (protos → descriptor pool),
+``httprule`` (``google.api.http`` bindings), ``codec`` and ``fielderrors``
+(JSON ↔ protobuf), ``schema`` (JSON Schemas), ``status`` and ``boundary``
+(gRPC errors → Rosetta errors), ``streaming`` (NDJSON/SSE/JSON array),
+``calls`` and ``channel`` (the network side), ``corpus`` (``rosetta check``).
+"""
+
+from translators.grpc.settings import GrpcSettings, TlsSettings
+from translators.grpc.translator import GrpcTranslator
+
+__all__ = ["GrpcSettings", "GrpcTranslator", "TlsSettings"]

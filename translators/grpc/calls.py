@@ -1,0 +1,181 @@
+"""Performing one gRPC call of each kind on the shared channel.
+
+Every grpc exception raised here goes through
+:func:`translators.grpc.boundary.to_gateway_error`; callers see only
+:mod:`gateway.errors`. Streaming calls return the first response (so a
+failure before it still gets a real HTTP status) and an iterator of the rest,
+already turned into JSON-ready values; a failure in the rest is raised from
+the iterator as a :class:`~gateway.errors.GatewayError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import grpc.aio
+from google.protobuf.message import Message
+
+from gateway.errors import GatewayError
+from translators.grpc.boundary import FOREIGN_ERRORS, ErrorContext, to_gateway_error
+
+__all__ = ["END", "Invocation", "Streamed", "bidi", "client_stream", "server_stream", "unary"]
+
+Metadata = Sequence[tuple[str, str | bytes]]
+Encode = Callable[[Message], Any]
+
+#: The first response of a stream that had none.
+END: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """How to make one call: deadline, metadata out, metadata wanted back, error context."""
+
+    timeout: float
+    metadata: tuple[tuple[str, str], ...]
+    errors: ErrorContext
+
+    def fail(self, exc: BaseException) -> GatewayError:
+        return to_gateway_error(exc, self.errors)
+
+
+@dataclass(slots=True)
+class Streamed:
+    """A streaming call under way: the first value (or :data:`END`), the rest, response headers."""
+
+    first: Any
+    rest: AsyncIterator[Any]
+    headers: list[tuple[str, str]]
+
+
+async def unary(multicallable: Any, request: Message, inv: Invocation) -> tuple[Message, list[tuple[str, str]]]:
+    """One request, one response, and the configured response metadata as headers."""
+    call = multicallable(request, timeout=inv.timeout, metadata=inv.metadata)
+    try:
+        response = await call
+        return response, await _headers(call, inv, trailers=True)
+    except FOREIGN_ERRORS as exc:
+        raise inv.fail(exc) from None
+
+
+async def server_stream(multicallable: Any, request: Message, inv: Invocation, encode: Encode) -> Streamed:
+    """Start a server-streaming call and wait for its first message."""
+    call = multicallable(request, timeout=inv.timeout, metadata=inv.metadata)
+    return await _first_and_rest(call, inv, encode, writer=None)
+
+
+async def client_stream(
+    multicallable: Any, requests: AsyncIterator[Message], inv: Invocation
+) -> tuple[Message, list[tuple[str, str]]]:
+    """Send every request as it is read, then wait for the one response.
+
+    A bad request (a :class:`GatewayError` from ``requests``) cancels the call
+    and is raised as it is.
+    """
+    call = multicallable(timeout=inv.timeout, metadata=inv.metadata)
+    try:
+        async for request in requests:
+            await call.write(request)
+        await call.done_writing()
+        response = await call
+        return response, await _headers(call, inv, trailers=True)
+    except GatewayError:
+        call.cancel()
+        raise
+    except FOREIGN_ERRORS as exc:
+        raise inv.fail(exc) from None
+
+
+async def bidi(multicallable: Any, requests: AsyncIterator[Message], inv: Invocation, encode: Encode) -> Streamed:
+    """Send requests from a task while responses stream back; wait for the first response."""
+    call = multicallable(timeout=inv.timeout, metadata=inv.metadata)
+    writer = _Writer(call, requests)
+    return await _first_and_rest(call, inv, encode, writer=writer)
+
+
+class _Writer:
+    """Feeds a call from an iterator; a bad request is kept and the call cancelled."""
+
+    def __init__(self, call: Any, requests: AsyncIterator[Message]) -> None:
+        self.error: GatewayError | None = None
+        self._call = call
+        self._task = asyncio.get_running_loop().create_task(self._run(requests))
+
+    async def _run(self, requests: AsyncIterator[Message]) -> None:
+        try:
+            async for request in requests:
+                await self._call.write(request)
+            await self._call.done_writing()
+        except GatewayError as exc:
+            self.error = exc
+            self._call.cancel()
+        except FOREIGN_ERRORS:
+            pass  # the reading side reports the call's own status
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+async def _first_and_rest(call: Any, inv: Invocation, encode: Encode, writer: _Writer | None) -> Streamed:
+    try:
+        message = await call.read()
+        headers = await _headers(call, inv, trailers=message is grpc.aio.EOF)
+    except FOREIGN_ERRORS as exc:
+        _stop(call, writer)
+        raise _writer_error(writer) or inv.fail(exc) from None
+    except BaseException:
+        _stop(call, writer)
+        raise
+    if message is grpc.aio.EOF:
+        _stop(call, writer)
+        if writer is not None and writer.error is not None:
+            raise writer.error
+        return Streamed(END, _nothing(), headers)
+    return Streamed(encode(message), _rest(call, inv, encode, writer), headers)
+
+
+async def _rest(call: Any, inv: Invocation, encode: Encode, writer: _Writer | None) -> AsyncIterator[Any]:
+    try:
+        while (message := await call.read()) is not grpc.aio.EOF:
+            yield encode(message)
+        if writer is not None and writer.error is not None:
+            raise writer.error
+    except FOREIGN_ERRORS as exc:
+        raise _writer_error(writer) or inv.fail(exc) from None
+    finally:
+        _stop(call, writer)
+
+
+def _writer_error(writer: _Writer | None) -> GatewayError | None:
+    return writer.error if writer is not None else None
+
+
+def _stop(call: Any, writer: _Writer | None) -> None:
+    if not call.done():
+        call.cancel()
+    if writer is not None:
+        writer.stop()
+
+
+async def _nothing() -> AsyncIterator[Any]:
+    return
+    yield  # pragma: no cover - makes this an async generator
+
+
+async def _headers(call: Any, inv: Invocation, *, trailers: bool) -> list[tuple[str, str]]:
+    wanted = inv.errors.response_metadata
+    if not wanted:
+        return []
+    found = list(await call.initial_metadata() or ())
+    if trailers:
+        found += list(await call.trailing_metadata() or ())
+    return [(key, _text(value)) for key, value in found if key in wanted]
+
+
+def _text(value: str | bytes) -> str:
+    return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value

@@ -1,0 +1,226 @@
+"""The ``grpc`` translator: REST/JSON in front of a gRPC service.
+
+At start-up it compiles the configured protos (or fetches descriptors by
+server reflection), opens one shared channel and publishes an operation per
+method and per HTTP binding (see :mod:`translators.grpc.operations`). A call
+is assembled from path variables, query parameters and the JSON body by the
+binding's rule, sent with the request id and configured metadata under the
+call's deadline, and answered as JSON; server-streaming answers stream
+(:mod:`translators.grpc.streaming`); client-streaming and bidi calls read an
+NDJSON body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc.aio
+from google.protobuf.message import Message
+
+from gateway.errors import GatewayTimeout, InvalidArguments, UnknownOperation
+from gateway.plugin import Call, Operation, Reply, Translator, TranslatorContext, UpstreamSettings
+from translators.grpc import calls
+from translators.grpc.boundary import ErrorContext
+from translators.grpc.channel import fetch_descriptors, health, open_channel
+from translators.grpc.codec import JsonOptions, decode, encode, loads
+from translators.grpc.descriptors import MethodInfo, ServiceSet, compile_protos, load_services
+from translators.grpc.httprule import assemble, pick_response
+from translators.grpc.operations import DEFAULT_BINDING, build_operations
+from translators.grpc.settings import GrpcSettings
+from translators.grpc.streaming import choose_format, empty, ndjson_values, render
+
+__all__ = ["GrpcTranslator"]
+
+log = logging.getLogger("rosetta.grpc")
+
+_KINDS = {None: "unary_unary", "server": "unary_stream", "client": "stream_unary", "bidi": "stream_stream"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Stub:
+    info: MethodInfo
+    multicallable: Any
+
+
+class GrpcTranslator(Translator):
+    """Serves every method of one gRPC upstream as JSON over HTTP.
+
+    Example config::
+
+        upstreams:
+          library: {type: grpc, target: "127.0.0.1:50051", protos: [protos/library.proto]}
+        routes:
+          - {prefix: /api, upstream: library}
+    """
+
+    type_name = "grpc"
+    settings_model = GrpcSettings
+    settings: GrpcSettings
+
+    def __init__(self, name: str, settings: UpstreamSettings, context: TranslatorContext) -> None:
+        super().__init__(name, settings, context)
+        self._channel: grpc.aio.Channel | None = None
+        self._stubs: dict[str, _Stub] = {}
+        self._operations: list[Operation] = []
+        self._services: ServiceSet | None = None
+        self._static_metadata = tuple(self.settings.metadata.items())
+        self._id_key = context.request_id_header.lower()
+
+    async def start(self) -> None:
+        self._channel = open_channel(self.settings)
+        try:
+            if self.settings.reflection:
+                files = await fetch_descriptors(self._channel, self.settings.timeout)
+            else:
+                files = compile_protos(self.settings.protos, self.settings.import_paths)
+            self._services = services = load_services(files)
+            skipped: list[str] = []
+            self._operations = build_operations(
+                services, proto_names=self.settings.preserve_proto_field_names, skipped=skipped
+            )
+        except BaseException:
+            await self.close()
+            raise
+        for problem in skipped:
+            log.warning("upstream '%s': %s", self.name, problem)
+        self._json = JsonOptions(
+            preserve_proto_field_names=self.settings.preserve_proto_field_names,
+            emit_unpopulated=self.settings.emit_unpopulated,
+            ignore_unknown_fields=self.settings.ignore_unknown_fields,
+            pool=services.pool,
+        )
+        self._emit_all = JsonOptions(
+            preserve_proto_field_names=self.settings.preserve_proto_field_names,
+            emit_unpopulated=True,
+            pool=services.pool,
+        )
+        self._errors = ErrorContext(self.name, services.pool, frozenset(self.settings.response_metadata))
+        self._stubs = {m.name: _Stub(m, self._multicallable(m)) for m in services.methods}
+
+    def _multicallable(self, info: MethodInfo) -> Any:
+        assert self._channel is not None
+        factory = getattr(self._channel, _KINDS[info.streaming])
+        return factory(
+            info.wire_path,
+            request_serializer=info.input.SerializeToString,
+            response_deserializer=info.output.FromString,
+        )
+
+    async def close(self) -> None:
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            await channel.close()
+
+    async def ready(self) -> bool:
+        if self._channel is None:
+            return False
+        timeout = min(self.settings.timeout, 2.0)
+        if self.settings.health_check:
+            status = await health(self._channel, timeout)
+            if status is not None:
+                return status
+        try:
+            await asyncio.wait_for(self._channel.channel_ready(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def operations(self) -> Sequence[Operation]:
+        return self._operations
+
+    @property
+    def services(self) -> ServiceSet:
+        """The loaded service definitions (after :meth:`start`)."""
+        assert self._services is not None, "start() first"
+        return self._services
+
+    async def handle(self, call: Call) -> Reply:
+        stub = self._stubs.get(call.operation.name)
+        if stub is None:
+            raise UnknownOperation(f"upstream '{self.name}' has no method '{call.operation.name}'")
+        inv = self._invocation(call)
+        kind = stub.info.streaming
+        if kind is None:
+            response, headers = await calls.unary(stub.multicallable, await self._request(call, stub), inv)
+            return Reply(json=self._encoder(call, stub)(response), headers=headers)
+        if kind == "server":
+            request = await self._request(call, stub)
+            return self._stream_reply(call, await calls.server_stream(stub.multicallable, request, inv, self._encoder(call, stub)))
+        requests = self._request_stream(call, stub)
+        if kind == "client":
+            response, headers = await calls.client_stream(stub.multicallable, requests, inv)
+            return Reply(json=self._encoder(call, stub)(response), headers=headers)
+        return self._stream_reply(call, await calls.bidi(stub.multicallable, requests, inv, self._encoder(call, stub)))
+
+    def _invocation(self, call: Call) -> calls.Invocation:
+        timeout = self.settings.timeout
+        if call.deadline is not None:
+            timeout = min(timeout, call.deadline - asyncio.get_running_loop().time())
+            if timeout <= 0:
+                raise GatewayTimeout(f"no time was left to call upstream '{self.name}'")
+        metadata = ((self._id_key, call.request_id), *self._static_metadata, *self._forwarded(call))
+        return calls.Invocation(timeout, metadata, self._errors)
+
+    def _forwarded(self, call: Call) -> list[tuple[str, str]]:
+        out = []
+        for name in self.settings.forward_headers:
+            value = call.header(name)
+            if value is not None and value.isascii() and value.isprintable():
+                out.append((name, value))
+        return out
+
+    async def _request(self, call: Call, stub: _Stub) -> Message:
+        extra: Mapping[str, Any] = call.operation.extra or DEFAULT_BINDING
+        body_field = extra.get("body", "*")
+        raw = await call.read_body() if body_field else b""
+        body = loads(raw) if raw.strip() else None
+        if body_field == "*" and not call.query and not call.path_params:
+            return decode(body, stub.info.input, self._json)
+        data = assemble(
+            stub.info.input.DESCRIPTOR,
+            body_field,
+            call.path_params,
+            call.query,
+            body,
+            ignore_unknown=self.settings.ignore_unknown_fields,
+            query_with_body=extra.get("binding") is None,
+        )
+        return decode(data, stub.info.input, self._json)
+
+    async def _request_stream(self, call: Call, stub: _Stub) -> AsyncIterator[Message]:
+        """The NDJSON body as request messages; a bad line is a 400 naming it."""
+        async for number, value in ndjson_values(_body_chunks(call), loads):
+            try:
+                yield decode(value, stub.info.input, self._json)
+            except InvalidArguments as exc:
+                errors = [{**e, "line": number} for e in exc.extra.get("errors", [])]
+                raise InvalidArguments(f"line {number}: {exc.detail}", errors=errors) from None
+
+    def _encoder(self, call: Call, stub: _Stub) -> calls.Encode:
+        picked = (call.operation.extra or {}).get("response_body") or ""
+        if not picked:
+            options = self._json
+            return lambda message: encode(message, options)
+        descriptor, proto_names, options = stub.info.output.DESCRIPTOR, self.settings.preserve_proto_field_names, self._emit_all
+        return lambda message: pick_response(descriptor, encode(message, options), picked, proto_names)
+
+    def _stream_reply(self, call: Call, streamed: calls.Streamed) -> Reply:
+        fmt = choose_format(call.header("accept"))
+        headers = [*streamed.headers, ("Cache-Control", "no-cache")]
+        if streamed.first is calls.END:
+            return Reply(body=empty(fmt), content_type=fmt.content_type, headers=headers)
+        stream = render(streamed.rest, fmt, call.request_id, streamed.first)
+        return Reply(stream=stream, content_type=fmt.content_type, headers=headers)
+
+
+async def _body_chunks(call: Call) -> AsyncIterator[bytes]:
+    chunks = call.stream_body()
+    if chunks is None:
+        yield await call.read_body()
+        return
+    async for chunk in chunks:
+        yield chunk
