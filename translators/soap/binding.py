@@ -187,7 +187,9 @@ def _object(fields: list[Field]) -> ComplexType:
 def _faults(op: Any, memo: dict[int, ComplexType]) -> dict[str, Field]:
     found: dict[str, Field] = {}
     for message in op.faults.values():
-        body = getattr(message, "body", None)
-        if isinstance(body, ZeepElement) and body.qname is not None:
-            found[body.qname.localname] = _part_field(body, memo)
+        abstract = getattr(message, "abstract", None)
+        for part in (abstract.parts.values() if abstract is not None else ()):
+            element = part.element
+            if isinstance(element, ZeepElement) and element.qname is not None:
+                found[element.qname.localname] = _part_field(element, memo)
     return found

@@ -41,7 +41,6 @@ __all__ = ["ATTR", "TEXT", "Choice", "ComplexType", "Field", "FieldType", "compi
 
 ATTR = "@"
 TEXT = "#text"
-_SOAP_ENC = "http://schemas.xmlsoap.org/soap/encoding/"
 _STRING = builtin("string")
 
 FieldType: TypeAlias = "SimpleType | ComplexType | None"
@@ -110,6 +109,9 @@ class ComplexType:
     by_local: dict[str, Field] = field(default_factory=dict)
     by_attr: dict[str, Field] = field(default_factory=dict)
 
+    def __repr__(self) -> str:  # the default one would recurse through recursive types
+        return f"ComplexType({self.label}, {len(self.elements)} elements, {len(self.attributes)} attributes)"
+
     def index(self) -> None:
         """Build the lookup tables once the fields are known."""
         self.by_key = {f.key: f for f in (*self.elements, *self.attributes)}
@@ -167,7 +169,7 @@ def _fill(model: ComplexType, zeep_type: ZeepComplex, memo: dict[int, ComplexTyp
     for _, attr in zeep_type.attributes:
         if isinstance(attr, AnyAttribute):
             model.open = True
-        elif array is None or attr.qname.namespace != _SOAP_ENC:
+        elif array is None:  # an encoded array is a JSON list: its attributes have no place
             model.attributes.append(_attribute(attr, memo))
     if array is not None:
         model.array_item = _array_item(zeep_type, model, memo)
@@ -178,13 +180,13 @@ def _particles(
     node: Any, model: ComplexType, memo: dict[int, ComplexType], optional: bool, repeated: bool
 ) -> list[str]:
     """Add the elements under ``node`` to ``model``; return the JSON keys added."""
-    optional = optional or getattr(node, "min_occurs", 1) == 0
-    repeated = repeated or _many(getattr(node, "max_occurs", 1))
     if isinstance(node, ZeepAny):
         model.open = True
         return []
     if isinstance(node, ZeepElement):
         return [_add_element(node, model, memo, optional, repeated)]
+    optional = optional or getattr(node, "min_occurs", 1) == 0
+    repeated = repeated or _many(getattr(node, "max_occurs", 1))
     if isinstance(node, ZeepGroup):
         return _particles(node.child, model, memo, optional, repeated)
     if isinstance(node, ZeepChoice):
