@@ -222,7 +222,17 @@ def start_spyne(version: str = "1.1") -> SpyneServer:
     import urllib.request
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-    from spyne import Application, Array, ComplexModel, Decimal, Fault, Integer, ServiceBase, Unicode, rpc
+    from spyne import (
+        Application,
+        Array,
+        ComplexModel,
+        Decimal,
+        Fault,
+        Integer,
+        ServiceBase,
+        Unicode,
+        rpc,
+    )
     from spyne.protocol.soap import Soap11, Soap12
     from spyne.server.wsgi import WsgiApplication
 
