@@ -20,6 +20,7 @@ from typing import Any
 
 from gateway import __version__
 from gateway.config import Config, ConfigError, load_config
+from gateway.limits.settings import config_errors as limits_config_errors
 from gateway.runtime import StartupError, build_runtime
 
 __all__ = ["main"]
@@ -69,6 +70,9 @@ def load_with_overrides(path: Path, overrides: dict[str, Any]) -> Config:
     if overrides:
         server = config.server.model_copy(update=overrides)
         config = config.model_copy(update={"server": server})
+        errors = limits_config_errors(config)
+        if errors:
+            raise ConfigError(errors)
     return config
 
 

@@ -115,7 +115,7 @@ async def _translate(x: Exchange) -> Reply:
     call = _make_call(x, translator.settings.forward_auth, deadline)
     try:
         async with asyncio.timeout_at(deadline):
-            return await translator.handle(call)
+            return await x.runtime.resilience.handle(x, translator, call)
     except TimeoutError:
         raise GatewayTimeout(
             f"upstream '{endpoint.upstream}' did not answer within {timeout:g} s"

@@ -15,6 +15,7 @@ from gateway.config import Config, RouteConfig
 from gateway.errors import GatewayError
 from gateway.limits import Limiter
 from gateway.plugin import Operation, Translator, TranslatorContext, load_translator_class
+from gateway.resilience.layer import Resilience
 from gateway.routing import Endpoint, RouteTable, TemplateError, endpoints_for_route
 
 __all__ = ["Runtime", "StartupError", "build_runtime"]
@@ -37,6 +38,7 @@ class Runtime:
     routes: RouteTable
     auth: AuthGate
     limiter: Limiter
+    resilience: Resilience
 
     async def close(self) -> None:
         """Close every translator, the auth gate and the limiter."""
@@ -44,6 +46,7 @@ class Runtime:
             *(t.close() for t in self.translators.values()),
             self.auth.close(),
             self.limiter.close(),
+            self.resilience.close(),
             return_exceptions=True,
         )
 
@@ -60,7 +63,7 @@ async def build_runtime(config: Config) -> Runtime:
     except BaseException:
         await asyncio.gather(*(t.close() for t in translators.values()), return_exceptions=True)
         raise
-    return Runtime(config, translators, routes, auth, limiter)
+    return Runtime(config, translators, routes, auth, limiter, Resilience(config, translators, routes))
 
 
 def _make_translators(config: Config) -> dict[str, Translator]:

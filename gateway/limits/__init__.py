@@ -1,19 +1,52 @@
 """How often: the rate-limit step of the pipeline.
 
-:class:`Limiter` decides whether a call may go on and which ``RateLimit``
-headers its response carries.
+:class:`Limiter` finds the limits a call is subject to (route, global, the
+consumer's plan and quota — see :mod:`gateway.limits.policy`), asks the
+storage for one atomic decision over all of them, and either lets the call
+on with ``RateLimit-Policy`` / ``RateLimit`` response headers or refuses it
+with a 429 problem and ``Retry-After``::
+
+    limiter = Limiter(config.limits)
+    await limiter.start()
+    await limiter.acquire(exchange)      # raises TooManyRequests past a limit
+
+When the storage fails, ``limits.on_storage_error`` decides: ``allow`` lets
+calls through without counting them, ``deny`` refuses them with a 503
+(``limits-unavailable``). Either way one log line marks the outage and one
+its end, :attr:`Limiter.metrics` counts, and the storage is left alone for
+``storage_recheck`` seconds so no call waits on a dead server.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
+from gateway.errors import ServiceUnavailable, TooManyRequests
+from gateway.limits.metrics import LimitsMetrics
+from gateway.limits.policy import Policy, PolicyBook
+from gateway.limits.rules import policy_header, state_header
 from gateway.limits.settings import LimitsSettings
+from gateway.limits.storage import Decision, Storage, StorageError, open_storage
+from gateway.limits.window import Counts, Rule, admits, retry_after
 
 if TYPE_CHECKING:
     from gateway.pipeline import Exchange
 
-__all__ = ["Limiter"]
+__all__ = ["Limiter", "LimitsMetrics", "LimitsUnavailable"]
+
+log = logging.getLogger("rosetta")
+
+
+class LimitsUnavailable(ServiceUnavailable):
+    """503: the counter storage failed and ``on_storage_error`` is ``deny``."""
+
+    slug = "limits-unavailable"
+    title = "Rate limits unavailable"
 
 
 class Limiter:
@@ -21,12 +54,95 @@ class Limiter:
 
     def __init__(self, settings: LimitsSettings) -> None:
         self.settings = settings
+        self.metrics = LimitsMetrics()
+        self.book = PolicyBook(settings)
+        self.storage: Storage = open_storage(settings.storage, settings.storage_timeout)
+        self._down_until = 0.0
+        self._down = False
 
     async def start(self) -> None:
         """Connect to the counter storage."""
+        await self.storage.start()
 
     async def close(self) -> None:
         """Release the counter storage."""
+        await self.storage.close()
 
     async def acquire(self, exchange: Exchange) -> None:
         """Count the call; raise ``TooManyRequests`` past a limit, add headers otherwise."""
+        request = exchange.request
+        policy = self.book.policy(exchange.endpoint.route, exchange.consumer, request.ip, request.headers)
+        if policy is None:
+            return
+        decision = await self._decide(policy)
+        if decision is None:
+            return
+        admitted, counts = decision
+        headers = exchange.response_headers
+        headers.append(("RateLimit-Policy", policy_header(policy.rules)))
+        headers.append(("RateLimit", state_header(policy.rules, counts)))
+        if not admitted:
+            self.metrics.rejected += 1
+            raise _too_many(policy, counts)
+
+    async def _decide(self, policy: Policy) -> Decision | None:
+        if self._down and time.monotonic() < self._down_until:
+            self._without_storage()
+            return None
+        try:
+            decision = await self.storage.hit(policy.keys, policy.rules, policy.cost)
+        except StorageError as exc:
+            self._storage_failed(exc)
+            self._without_storage()
+            return None
+        self.metrics.decisions += 1
+        if self._down:
+            self._down = False
+            log.warning("rate-limit storage %s answers again; counting calls", _safe(self.settings.storage))
+        return decision
+
+    def _storage_failed(self, exc: StorageError) -> None:
+        self.metrics.storage_errors += 1
+        self._down_until = time.monotonic() + self.settings.storage_recheck
+        if not self._down:
+            self._down = True
+            mode = self.settings.on_storage_error
+            what = "letting calls through uncounted" if mode == "allow" else "refusing calls with 503"
+            log.error(
+                "rate-limit storage %s failed: %s; %s (limits.on_storage_error: %s)",
+                _safe(self.settings.storage), exc, what, mode,
+            )
+
+    def _without_storage(self) -> None:
+        """Apply ``on_storage_error``: return to let the call through, or raise."""
+        if self.settings.on_storage_error == "allow":
+            self.metrics.allowed_without_storage += 1
+            return
+        self.metrics.denied_without_storage += 1
+        wait = max(1, math.ceil(self.settings.storage_recheck))
+        raise LimitsUnavailable(
+            "the rate-limit storage is unavailable, so calls are refused for now",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+def _too_many(policy: Policy, counts: Sequence[Counts]) -> TooManyRequests:
+    pairs = list(zip(policy.rules, counts, strict=True))
+    refused = [(r, c) for r, c in pairs if not admits(r, c, policy.cost)] or pairs
+    wait = max(retry_after(r, c, policy.cost) for r, c in refused)
+    seconds = max(1, math.ceil(wait))
+    rule: Rule = refused[0][0]
+    return TooManyRequests(
+        f"rate limit '{rule.name}' ({rule.amount} per {rule.window} s) is used up; "
+        f"retry in {seconds} s",
+        headers={"Retry-After": str(seconds)},
+        policy=rule.name,
+    )
+
+
+def _safe(uri: str) -> str:
+    """``uri`` without its credentials, for log lines."""
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))

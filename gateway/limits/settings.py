@@ -1,15 +1,150 @@
-"""Config models of ``limits:``: rate limits, quotas and their storage."""
+"""Config models of ``limits:``: rate limits, quotas and where their counters live.
+
+::
+
+    limits:
+      storage: "redis://127.0.0.1:6379/0"     # default memory:// (one process only)
+      on_storage_error: allow                 # or deny
+      global: "100/second"                    # every caller, across all routes
+      trusted_proxies: ["10.0.0.0/8"]         # may set the client IP by X-Forwarded-For / Forwarded
+      default_plan: bronze                    # for authenticated consumers naming no plan
+      plans:
+        bronze: {rate_limit: "10/second", quota: "10000/day"}
+        gold:   {rate_limit: "100/second;5000/minute", quota: "1000000/month"}
+
+A rate string is one or more ``N/unit`` (or ``N per M units``) joined by ``;``,
+where unit is second, minute, hour, day, month (30 days) or year (360 days).
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import ipaddress
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Literal
+from urllib.parse import urlsplit
 
-__all__ = ["LimitsSettings"]
+from limits import parse_many
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+if TYPE_CHECKING:
+    from gateway.config import Config
+
+__all__ = [
+    "STORAGE_SCHEMES",
+    "LimitsSettings",
+    "Network",
+    "PlanSettings",
+    "RateString",
+    "check_rate",
+    "config_errors",
+]
+
+#: Storage URI schemes Rosetta knows; each names one backend in ``gateway.limits.storage``.
+STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster")
+
+
+def check_rate(value: str) -> str:
+    """``value`` if it is a rate string like ``30/minute`` or ``5/second;1000/day``."""
+    try:
+        items = parse_many(value)
+    except ValueError:
+        items = []
+    if not items or any(item.amount < 1 for item in items):
+        raise ValueError(
+            f"{value!r} is not a rate limit: write 'N/unit' (second, minute, hour, day, "
+            "month, year), several joined by ';', e.g. '30/minute' or '5/second;1000/day'"
+        )
+    return value
+
+
+#: A validated rate string, e.g. ``"5/second;1000/day"``.
+RateString = Annotated[str, AfterValidator(check_rate)]
+#: An IPv4 or IPv6 network in CIDR form (a bare address is a /32 or /128).
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class PlanSettings(BaseModel):
+    """One consumer plan: a rate limit and a quota, both counted per consumer across routes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rate_limit: RateString | None = Field(None, description="e.g. '100/second'.")
+    quota: RateString | None = Field(None, description="e.g. '10000/day' or '1000000/month'.")
 
 
 class LimitsSettings(BaseModel):
     """``limits:`` — where counters live and what happens when that storage fails."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    storage: str = Field("memory://", description="memory:// or redis://host:port/db")
+    storage: str = Field(
+        "memory://",
+        description="memory://, redis://host:port/db, rediss://…, "
+        "redis+sentinel://host:port[,host:port]/service[/db], redis+cluster://host:port[,host:port]",
+    )
+    on_storage_error: Literal["allow", "deny"] = Field(
+        "allow", description="When the storage is unreachable: let calls through, or refuse them (503)."
+    )
+    storage_timeout: float = Field(
+        0.25, gt=0, le=30, description="Seconds one storage operation may take before it counts as failed."
+    )
+    storage_recheck: float = Field(
+        1.0, ge=0, le=300, description="After a storage failure, seconds before the storage is tried again."
+    )
+    key_prefix: str = Field("rosetta", min_length=1, description="Prefix of every counter key.")
+    global_limit: RateString | None = Field(
+        None, alias="global", description="Limit for every caller across all routes."
+    )
+    trusted_proxies: tuple[Network, ...] = Field(
+        (), description="CIDRs of proxies whose X-Forwarded-For / Forwarded header names the client."
+    )
+    plans: Mapping[str, PlanSettings] = Field(default_factory=dict, description="Consumer plans by name.")
+    default_plan: str | None = Field(
+        None, description="Plan of authenticated consumers whose settings name none."
+    )
+
+    @field_validator("storage")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in STORAGE_SCHEMES:
+            known = ", ".join(f"{s}://" for s in STORAGE_SCHEMES)
+            raise ValueError(f"unknown storage {value!r} (expected one of {known})")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            return tuple(ipaddress.ip_network(str(v), strict=False) for v in value)
+        return value
+
+    @property
+    def shared(self) -> bool:
+        """Whether counters are shared between processes (anything but memory://)."""
+        return not self.storage.startswith("memory:")
+
+    def limits_anything(self, route_limits: bool) -> bool:
+        """Whether any limit can apply, given whether some route has a ``rate_limit``."""
+        return route_limits or self.global_limit is not None or bool(self.plans)
+
+
+def config_errors(config: Config) -> list[str]:
+    """Cross-field problems of ``limits:`` in a whole config, as ``path: message`` lines."""
+    limits = config.limits
+    errors = []
+    if limits.default_plan is not None and limits.default_plan not in limits.plans:
+        errors.append(f"limits.default_plan: no plan named '{limits.default_plan}' under limits.plans")
+    route_limits = any(route.rate_limit for route in config.routes)
+    if config.server.workers > 1 and not limits.shared and limits.limits_anything(route_limits):
+        errors.append(workers_message(config.server.workers))
+    return errors
+
+
+def workers_message(workers: int) -> str:
+    """Why memory:// counters and several workers do not mix."""
+    return (
+        f"limits.storage: memory:// keeps counters inside each process, so with server.workers = "
+        f"{workers} every worker would allow the whole limit ({workers} × the limit). Use "
+        "redis://… storage to share counters, or run one worker"
+    )

@@ -1,0 +1,75 @@
+"""Who is calling, by address: the client IP anonymous callers are counted by.
+
+The peer address is the client unless the peer is a trusted proxy. Then the
+``Forwarded`` header (RFC 7239), or else ``X-Forwarded-For``, is read from the
+right: each hop a trusted proxy added is skipped, and the first address not
+in ``trusted_proxies`` is the client. Entries left of it are whatever the
+caller sent and are never believed. Example::
+
+    trusted = (ip_network("10.0.0.0/8"),)
+    client_ip("10.0.0.5", [("X-Forwarded-For", "6.6.6.6, 203.0.113.9")], trusted)
+    # '203.0.113.9'  (6.6.6.6 was written by the caller itself)
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+
+from gateway.limits.settings import Network
+
+__all__ = ["client_ip", "forwarded_for"]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def client_ip(peer: str, headers: Iterable[tuple[str, str]], trusted: Sequence[Network]) -> str:
+    """The client address of a request from ``peer`` with ``headers``."""
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    hops = forwarded_for(headers)
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def forwarded_for(headers: Iterable[tuple[str, str]]) -> list[str]:
+    """The hop addresses, leftmost first, from ``Forwarded`` or else ``X-Forwarded-For``."""
+    forwarded: list[str] = []
+    xff: list[str] = []
+    for name, value in headers:
+        lname = name.lower()
+        if lname == "forwarded":
+            forwarded += _forwarded_fors(value)
+        elif lname == "x-forwarded-for":
+            xff += [_bare(part) for part in value.split(",") if part.strip()]
+    return forwarded or xff
+
+
+def _forwarded_fors(value: str) -> list[str]:
+    hops = []
+    for element in value.split(","):
+        for pair in element.split(";"):
+            key, _, val = pair.strip().partition("=")
+            if key.lower() == "for" and val:
+                hops.append(_bare(val))
+    return hops
+
+
+def _bare(token: str) -> str:
+    """An address without quotes, brackets or port: ``"[2001:db8::1]:47"`` → ``2001:db8::1``."""
+    token = token.strip().strip('"')
+    if token.startswith("["):
+        return token[1:].partition("]")[0]
+    if token.count(":") == 1:
+        return token.partition(":")[0]
+    return token
+
+
+def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
+    try:
+        ip: IPAddress = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip.version == net.version and ip in net for net in trusted)

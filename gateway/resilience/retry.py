@@ -1,0 +1,57 @@
+"""When a call may be tried again, and how long to pause first.
+
+Only idempotent calls are retried — by HTTP method (RFC 9110 §9.2.2: GET,
+HEAD, PUT, DELETE, also OPTIONS and TRACE) or because the operation says so
+(``Operation.idempotent``, e.g. a SOAP or gRPC read) — and only when the try
+plainly did not happen or the upstream asked for another (:data:`RETRYABLE`).
+A timeout is never retried: the upstream may still be working on the call.
+
+Pauses use exponential backoff with full jitter: try ``n`` waits a random
+time in ``[0, min(max_backoff, backoff × multiplier^(n-1))]``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from gateway.errors import GatewayError, Overloaded, ServiceUnavailable
+from gateway.plugin import Call, Reply
+from gateway.resilience.settings import RetrySettings
+
+__all__ = ["IDEMPOTENT_METHODS", "RETRYABLE", "RETRYABLE_STATUSES", "is_idempotent", "pause", "retryable"]
+
+#: RFC 9110 §9.2.2 idempotent methods.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+
+#: Failures worth another try, and why. Everything else is final.
+RETRYABLE: tuple[tuple[type[GatewayError], bool, str], ...] = (
+    # (error class, retry?, reason) — first match wins.
+    (Overloaded, False, "our own bulkhead or breaker refused: trying again makes it worse"),
+    (ServiceUnavailable, True, "connect error, or gRPC UNAVAILABLE: the call did not reach the service"),
+    (GatewayError, False, "timeouts, protocol errors and faults may have had effects"),
+)
+
+#: Reply statuses worth another try: 503 Service Unavailable (RFC 9110 §15.6.4).
+RETRYABLE_STATUSES = frozenset({503})
+
+
+def is_idempotent(call: Call) -> bool:
+    """Whether ``call`` may be sent twice without a different effect."""
+    return call.method in IDEMPOTENT_METHODS or call.operation.idempotent
+
+
+def retryable(outcome: Reply | GatewayError) -> bool:
+    """Whether this outcome of a try deserves another (see :data:`RETRYABLE`)."""
+    if isinstance(outcome, Reply):
+        return outcome.status in RETRYABLE_STATUSES
+    for kind, retry, _ in RETRYABLE:
+        if isinstance(outcome, kind):
+            return retry
+    return False
+
+
+def pause(settings: RetrySettings, retry: int, rand: Callable[[], float] = random.random) -> float:
+    """Seconds to wait before retry number ``retry`` (1 for the first retry)."""
+    bound = min(settings.max_backoff, settings.backoff * settings.multiplier ** (retry - 1))
+    return bound * rand()
