@@ -164,7 +164,9 @@ class XmlOptions(BaseModel):
         if self.text_key.startswith(self.attr_prefix):
             raise ValueError("text_key must not start with attr_prefix")
         if self.null == "nil" and self.output_declarations().get("xsi") != XSI_NS:
-            raise ValueError("null: nil writes xsi:nil, so the prefix 'xsi' must be the XSI namespace")
+            raise ValueError(
+                "null: nil writes xsi:nil, so the prefix 'xsi' must be the XSI namespace"
+            )
         return self
 
     def with_overrides(
