@@ -24,3 +24,27 @@ def require_binary(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+# The secret scan (tests/e2e/test_secret_scan.py): capture every log record of
+# the session, and run the scan after every other test.
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.e2e import log_capture
+
+    log_capture.install()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    from tests.e2e import log_capture
+
+    log_capture.run_last(items)
+
+
+@pytest.fixture(scope="session")
+def redis_server():  # type: ignore[no-untyped-def]
+    """A real redis-server on a free loopback port for the whole session, killed after."""
+    from tests.redis_proc import RedisProcess
+
+    server = RedisProcess.start(require_binary("redis-server"))
+    yield server
+    server.stop()

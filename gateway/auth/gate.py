@@ -102,7 +102,7 @@ class AuthGate:
             try:
                 await self._jwt.start()
             except ValueError as exc:
-                errors.append(str(exc))
+                errors += str(exc).splitlines()
         if errors:
             raise StartupError(errors)
 

@@ -20,6 +20,7 @@ Verified tokens are remembered (bounded, never past their ``exp`` nor
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -32,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from gateway.auth.consumers import ConsumerDirectory
-from gateway.auth.jwks import JwksKeys, SigningKey, UnknownKey
+from gateway.auth.jwks import JwksKeys, KeysUnavailable, SigningKey, UnknownKey
 from gateway.auth.settings import KEY_TYPES, IssuerSettings, JwtSettings
 from gateway.plugin import Consumer
 
@@ -43,6 +44,10 @@ log = logging.getLogger("rosetta.auth")
 #: Everything that means "this token is not acceptable": PyJWT's whole error
 #: tree, and a key the issuer does not publish.
 TOKEN_ERRORS: tuple[type[Exception], ...] = (jwt.PyJWTError, UnknownKey)
+
+
+# Why an issuer cannot start: an unusable key file, or required keys not fetched.
+_START_ERRORS = (ValueError, OSError, KeysUnavailable)
 
 
 class InvalidToken(Exception):
@@ -97,9 +102,21 @@ class JwtVerifier:
         return [i.jwks for i in self._issuers.values() if i.jwks is not None]
 
     async def start(self) -> None:
-        """Load PEM keys and fetch every JWKS; ``ValueError`` for an unusable key file."""
-        for issuer in self._issuers.values():
-            await issuer.start()
+        """Load PEM keys and fetch every JWKS, all issuers at once.
+
+        Raises ``ValueError`` naming the issuer for an unusable key file, or for
+        keys that cannot be fetched when the issuer sets ``require_keys_at_start``.
+        """
+        issuers = list(self._issuers.values())
+        results = await asyncio.gather(*(i.start() for i in issuers), return_exceptions=True)
+        errors = []
+        for n, result in enumerate(results):
+            if isinstance(result, _START_ERRORS):
+                errors.append(f"auth.jwt.issuers[{n}]: {result}")
+            elif isinstance(result, BaseException):
+                raise result
+        if errors:
+            raise ValueError("\n".join(errors))
 
     async def close(self) -> None:
         for keys in self.jwks:
@@ -127,11 +144,13 @@ class JwtVerifier:
     async def _verified_claims(self, token: str) -> dict[str, Any]:
         header = jwt.get_unverified_header(token)
         unverified = jwt.decode(token, options={"verify_signature": False})
-        issuer = self._issuers.get(unverified.get("iss"))  # type: ignore[arg-type]
-        alg = header.get("alg")
+        iss, alg, kid = unverified.get("iss"), header.get("alg"), header.get("kid")
+        issuer = self._issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None or alg not in issuer.settings.algorithms:
             raise InvalidToken("unknown issuer or algorithm not allowed")
-        key = await issuer.key(header.get("kid"), alg)
+        if kid is not None and not isinstance(kid, str):
+            raise InvalidToken("kid is not a string")
+        key = await issuer.key(kid, alg)
         settings = issuer.settings
         return jwt.decode(
             token,

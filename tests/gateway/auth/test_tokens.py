@@ -1,0 +1,247 @@
+"""The token matrix: every kind of bearer token against a local IdP serving JWKS, over real sockets."""
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from gateway.testing import serve_gateway
+from tests.gateway.auth.helpers import (
+    FAKE,
+    assert_invalid_token,
+    assert_missing_credentials,
+    assert_problem,
+    bearer,
+)
+from tests.gateway.auth.idp import (
+    AUDIENCE,
+    LocalIdP,
+    claims,
+    hs256_with,
+    public_pem,
+    rsa_key,
+    unsigned,
+)
+
+
+def jwt_config(idp: LocalIdP, **issuer) -> dict:
+    return {
+        "upstreams": {"fake": {"type": FAKE}},
+        "auth": {
+            "jwt": {
+                "issuers": [
+                    {
+                        "issuer": idp.issuer,
+                        "audience": AUDIENCE,
+                        "jwks_url": idp.jwks_url,
+                        "algorithms": ["RS256"],
+                        "leeway": 5,
+                        **issuer,
+                    }
+                ],
+                "roles_claim": "roles",
+            }
+        },
+        "routes": [
+            {"prefix": "/rx", "upstream": "fake", "auth": "jwt", "scopes": ["rx:read"]},
+            {"prefix": "/admin", "upstream": "fake", "auth": "jwt", "roles": ["admin", "pharmacist"]},
+            {"prefix": "/both", "upstream": "fake", "auth": "jwt", "scopes": ["rx:read", "rx:write"]},
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def idp():
+    server = LocalIdP().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+async def gateway(idp):
+    async with serve_gateway(jwt_config(idp)) as url, httpx.AsyncClient(base_url=url) as client:
+        yield client
+
+
+async def call(client, token, path="/rx/Echo"):
+    return await client.post(path, json={}, headers=bearer(token))
+
+
+async def test_a_valid_token_reaches_the_upstream_as_its_consumer(gateway, idp):
+    response = await call(gateway, idp.token())
+    assert response.status_code == 200
+    assert response.json()["consumer"] == "ana"
+
+
+async def test_a_token_expired_beyond_the_leeway_is_refused(gateway, idp):
+    token = idp.token(exp=int(time.time()) - 60)
+    assert_invalid_token(await call(gateway, token), token)
+
+
+async def test_a_token_expired_within_the_leeway_is_accepted(gateway, idp):
+    assert (await call(gateway, idp.token(exp=int(time.time()) - 2))).status_code == 200
+
+
+async def test_a_token_not_valid_before_a_future_time_is_refused(gateway, idp):
+    assert_invalid_token(await call(gateway, idp.token(nbf=int(time.time()) + 300)))
+
+
+async def test_a_token_issued_in_the_future_is_refused(gateway, idp):
+    assert_invalid_token(await call(gateway, idp.token(iat=int(time.time()) + 300)))
+
+
+async def test_a_token_from_another_issuer_is_refused(gateway, idp):
+    assert_invalid_token(await call(gateway, idp.token(iss="https://evil.test")))
+
+
+async def test_a_token_for_another_audience_is_refused(gateway, idp):
+    assert_invalid_token(await call(gateway, idp.token(aud="someone-else")))
+
+
+@pytest.mark.parametrize("claim", ["exp", "aud", "iss", "sub"])
+async def test_a_token_missing_a_required_claim_is_refused(gateway, idp, claim):
+    assert_invalid_token(await call(gateway, idp.token(**{claim: None})))
+
+
+async def test_a_token_with_a_tampered_signature_is_refused(gateway, idp):
+    token = idp.token()
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{payload}.{signature[:-6]}{'AAAAAA' if signature[-6:] != 'AAAAAA' else 'BBBBBB'}"
+    assert_invalid_token(await call(gateway, forged))
+
+
+async def test_a_token_with_changed_claims_under_the_old_signature_is_refused(gateway, idp):
+    head, _, signature = idp.token().split(".")
+    _, payload, _ = idp.token(sub="admin", roles=["admin"]).split(".")
+    assert_invalid_token(await call(gateway, f"{head}.{payload}.{signature}", "/admin/Echo"))
+
+
+async def test_a_token_signed_by_a_key_the_idp_never_published_is_refused(gateway, idp):
+    assert_invalid_token(await call(gateway, idp.token(kid=idp.current, key=rsa_key(2))))
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE"])
+async def test_an_unsigned_token_with_alg_none_is_refused(gateway, idp, alg):
+    token = unsigned({"alg": alg, "typ": "JWT", "kid": idp.current}, claims())
+    assert_invalid_token(await call(gateway, token))
+
+
+async def test_an_hs256_token_signed_with_the_rsa_public_key_is_refused(gateway, idp):
+    """Algorithm confusion: the public key (as PEM text) used as an HMAC secret."""
+    header = {"alg": "HS256", "typ": "JWT", "kid": idp.current}
+    token = hs256_with(public_pem(idp.keys[idp.current]), header, claims())
+    assert_invalid_token(await call(gateway, token))
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["not-a-token", "a.b.c", "....", "eyJhbGciOiJSUzI1NiJ9.e30", "eyJ.eyJ.sig", "%%%.%%%.%%%"],
+)
+async def test_a_malformed_token_is_refused(gateway, token):
+    assert_invalid_token(await call(gateway, token))
+
+
+async def test_a_token_whose_header_names_a_list_as_kid_is_refused(gateway, idp):
+    token = idp.token()
+    header = {"alg": "RS256", "kid": [idp.current]}
+    forged = unsigned(header, claims()).rsplit(".", 1)[0] + "." + token.rsplit(".", 1)[1]
+    assert_invalid_token(await call(gateway, forged))
+
+
+async def test_a_bearer_header_without_a_token_is_refused(gateway):
+    response = await gateway.post("/rx/Echo", json={}, headers={"Authorization": "Bearer"})
+    assert_invalid_token(response)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param(lambda t: {"X-Token": t}, id="custom-header"),
+        pytest.param(lambda t: {"Authorization": t}, id="no-scheme"),
+        pytest.param(lambda t: {"Authorization": f"Basic {t}"}, id="basic-scheme"),
+        pytest.param(lambda t: {"X-API-Key": t}, id="api-key-header"),
+        pytest.param(lambda t: {"Cookie": f"token={t}"}, id="cookie"),
+    ],
+)
+async def test_a_token_in_the_wrong_header_counts_as_no_credentials(gateway, idp, headers):
+    token = idp.token()
+    assert_missing_credentials(await gateway.post("/rx/Echo", json={}, headers=headers(token)))
+
+
+async def test_a_token_in_the_query_string_counts_as_no_credentials(gateway, idp):
+    response = await gateway.post("/rx/Echo", params={"access_token": idp.token()}, json={})
+    assert_missing_credentials(response)
+
+
+async def test_a_call_without_credentials_is_asked_for_a_bearer_token(gateway):
+    assert_missing_credentials(await gateway.post("/rx/Echo", json={}))
+
+
+async def test_a_token_over_the_size_limit_is_refused_unread(gateway, idp):
+    token = idp.token(padding="x" * 5000)
+    assert len(token) > 4096
+    assert_invalid_token(await call(gateway, token))
+
+
+async def test_a_token_over_the_front_doors_header_limit_is_a_problem_not_a_crash(gateway, idp):
+    response = await call(gateway, idp.token(padding="x" * 20_000))
+    assert 400 <= response.status_code < 500
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_bearer_scheme_is_case_insensitive(gateway, idp):
+    response = await gateway.post("/rx/Echo", json={}, headers={"Authorization": f"bearer {idp.token()}"})
+    assert response.status_code == 200
+
+
+async def test_a_valid_token_without_a_required_scope_is_forbidden(gateway, idp):
+    response = await call(gateway, idp.token(scope="rx:write"))
+    body = assert_problem(response, 403, "forbidden")
+    assert response.headers["www-authenticate"] == (
+        'Bearer realm="rosetta", error="insufficient_scope", scope="rx:read"'
+    )
+    assert "rx:read" in body["detail"]
+
+
+async def test_every_scope_of_a_route_is_required(gateway, idp):
+    assert_problem(await call(gateway, idp.token(scope="rx:read"), "/both/Echo"), 403, "forbidden")
+    assert (await call(gateway, idp.token(scope="rx:write rx:read"), "/both/Echo")).status_code == 200
+
+
+async def test_scopes_may_come_as_a_list_in_scp(gateway, idp):
+    token = idp.token(scope=None, scp=["rx:read", "rx:write"])
+    assert (await call(gateway, token, "/both/Echo")).status_code == 200
+
+
+@pytest.mark.parametrize(("roles", "status"), [(["nurse"], 403), (["pharmacist"], 200), ([], 403)])
+async def test_one_of_the_route_roles_is_enough(gateway, idp, roles, status):
+    response = await call(gateway, idp.token(roles=roles), "/admin/Echo")
+    assert response.status_code == status
+
+
+async def test_a_consumer_claim_that_is_not_a_string_is_refused(gateway, idp):
+    assert_invalid_token(await call(gateway, idp.token(sub=["ana"])))
+
+
+async def test_every_invalid_token_gets_the_same_answer(gateway, idp):
+    tokens = [
+        idp.token(exp=int(time.time()) - 60),
+        idp.token(aud="x"),
+        idp.token(iss="https://evil.test"),
+        idp.token(kid=idp.current, key=rsa_key(2)),
+        "garbage",
+    ]
+    bodies = [(await call(gateway, t)).json() for t in tokens]
+    assert {(b["title"], b["detail"], b["type"]) for b in bodies} == {
+        ("Unauthorized", "the bearer token is not valid", "urn:rosetta:problem:unauthorized")
+    }
+
+
+async def test_a_verified_token_is_not_trusted_past_its_expiry(idp):
+    async with serve_gateway(jwt_config(idp, leeway=0)) as url, httpx.AsyncClient(base_url=url) as client:
+        exp = int(time.time()) + 2
+        token = idp.token(exp=exp)
+        assert (await call(client, token)).status_code == 200
+        await asyncio.sleep(exp - time.time() + 0.05)
+        assert_invalid_token(await call(client, token))
