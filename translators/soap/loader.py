@@ -111,6 +111,7 @@ class LoadedWsdl:
 
     document: Document
     notes: WsdlNotes
+    sources: tuple[str, ...] = ()  # every document read, in order (the WSDL first)
 
 
 def load_document_sync(location: str, strict: bool = True, allow_remote: bool = False) -> LoadedWsdl:
@@ -118,7 +119,7 @@ def load_document_sync(location: str, strict: bool = True, allow_remote: bool = 
     loader = OfflineLoader(allow_remote=allow_remote)
     try:
         document = Document(location, loader, settings=zeep_settings(strict))  # type: ignore[arg-type]
-        return LoadedWsdl(document, read_notes(loader.documents.values()))
+        return LoadedWsdl(document, read_notes(loader.documents.values()), tuple(loader.documents))
     except WsdlLoadError as exc:
         raise WsdlLoadError(f"cannot load WSDL {location}: {exc}") from None
     except Exception as exc:  # zeep raises many unrelated types while parsing

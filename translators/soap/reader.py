@@ -97,8 +97,8 @@ def read_generic(node: etree._Element) -> Any:
     for child in children:
         tag = child.tag
         _add(out, tag[tag.rfind("}") + 1 :], read_generic(child))
-    text = (node.text or "").strip()
-    if text:
+    text = "".join([node.text or "", *(child.tail or "" for child in children)]).strip()
+    if text:  # mixed content
         out[TEXT] = text
     return out
 

@@ -29,7 +29,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 __all__ = ["DecimalMode", "SimpleType", "TypeMismatch", "builtin"]
@@ -217,10 +217,10 @@ def _write_decimal(st: SimpleType, value: Any, lenient: bool) -> str:
         return value.strip()
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise TypeMismatch("expected a decimal number")
-    try:
-        return format(Decimal(repr(value)) if isinstance(value, float) else Decimal(value), "f")
-    except InvalidOperation:
-        raise TypeMismatch("expected a finite decimal number") from None
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite():
+        raise TypeMismatch("expected a finite decimal number")
+    return format(number, "f")
 
 
 def _write_boolean(st: SimpleType, value: Any, lenient: bool) -> str:

@@ -1,0 +1,121 @@
+"""The pure codec: JSON → request envelope → JSON, with no server (writer, reader, envelope)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from gateway.errors import BadGateway, InvalidArguments, UpstreamFault, UpstreamRejected
+from tests.translators.soap.conftest import WSDL
+from tests.translators.soap.servers import SHAPES, SOAP11, SOAP12, envelope, fault
+from translators.soap.binding import OperationModel, choose_port, describe_port
+from translators.soap.envelope import Raw, build_request, read_response
+from translators.soap.loader import load_document_sync
+from translators.soap.reader import read_generic
+
+LOADED = load_document_sync(str(WSDL / "test" / "shapes.wsdl"))
+OPS = describe_port(choose_port(LOADED.document, None, None), LOADED.notes)
+OPS12 = describe_port(choose_port(LOADED.document, None, "ShapesSoap12"), LOADED.notes)
+
+
+def echo(request: bytes, op: OperationModel = OPS["Echo"]) -> Any:
+    """Turn a request envelope into the matching response and read it back."""
+    root = etree.fromstring(request)
+    wrapper = root.find(f"{{{op.envelope_ns}}}Body")[0]  # type: ignore[index]
+    wrapper.tag = f"{{{SHAPES}}}EchoResponse"
+    return read_response(op, Raw(200, "text/xml", etree.tostring(root)))
+
+
+def test_a_wrapped_request_has_the_wrapper_and_children_in_schema_order() -> None:
+    body = build_request(OPS["Echo"], {"shape": {"label": "l", "id": 1}})
+    root = etree.fromstring(body)
+    shape = root.find(f"{{{SOAP11}}}Body/{{{SHAPES}}}Echo/{{{SHAPES}}}shape")
+    assert [etree.QName(c).localname for c in shape] == ["id", "label"]  # type: ignore[union-attr]
+
+
+def test_the_request_envelope_follows_the_ports_soap_version() -> None:
+    assert etree.QName(etree.fromstring(build_request(OPS12["Ping"], {}))).namespace == SOAP12
+
+
+def test_null_for_a_nillable_element_is_sent_as_xsi_nil() -> None:
+    body = build_request(OPS["Echo"], {"shape": {"id": 1, "note": None}})
+    assert b'<ns0:note xsi:nil="true"/>' in body or b'xsi:nil="true"' in body
+    assert echo(body)["shape"]["note"] is None
+
+
+def test_null_for_an_optional_element_that_is_not_nillable_is_left_out() -> None:
+    body = build_request(OPS["Echo"], {"shape": {"id": 1, "label": None}})
+    assert b"label" not in body
+
+
+def test_a_required_element_cannot_be_null() -> None:
+    with pytest.raises(InvalidArguments) as caught:
+        build_request(OPS["Echo"], {"shape": {"id": None}})
+    assert caught.value.extra["errors"][0]["field"] == "shape.id"
+
+
+def test_max_occurs_is_enforced() -> None:
+    with pytest.raises(InvalidArguments) as caught:
+        build_request(OPS["Echo"], {"shape": {"id": 1, "pair": [1, 2, 3]}})
+    assert caught.value.extra["errors"][0] == {
+        "field": "shape.pair", "expected": "array of xsd:int", "message": "takes at most 2 items",
+    }
+
+
+def test_errors_in_nested_arrays_carry_their_index() -> None:
+    with pytest.raises(InvalidArguments) as caught:
+        build_request(OPS["Echo"], {"shape": {"id": 1, "child": [{"id": 2}, {"id": "three"}]}})
+    assert caught.value.extra["errors"][0]["field"] == "shape.child[1].id"
+
+
+def test_a_missing_attribute_that_is_required_is_reported() -> None:
+    with pytest.raises(InvalidArguments) as caught:
+        build_request(OPS["Echo"], {"shape": {"id": 1, "price": {"#text": "1.00"}}})
+    assert caught.value.extra["errors"][0]["field"] == "shape.price.@currency"
+
+
+def test_an_object_where_a_value_is_expected_is_refused() -> None:
+    with pytest.raises(InvalidArguments) as caught:
+        build_request(OPS["Echo"], {"shape": [1]})
+    assert caught.value.extra["errors"][0]["expected"] == "tns:Shape"
+
+
+def test_at_most_twenty_errors_are_listed() -> None:
+    with pytest.raises(InvalidArguments) as caught:
+        build_request(OPS["Echo"], {"shape": {"id": 1, "child": [{"id": "x"}] * 50}})
+    assert len(caught.value.extra["errors"]) == 20
+    assert "(and 19 more)" in caught.value.detail
+
+
+def test_a_string_repeated_key_from_the_query_becomes_a_one_item_array() -> None:
+    body = build_request(OPS["Echo"], {"shape": {"id": "4", "scores": "5"}}, lenient=("shape.id", "shape.scores"))
+    assert echo(body)["shape"]["scores"] == [5]
+
+
+def test_a_fault_in_the_body_is_raised_with_its_status() -> None:
+    with pytest.raises(UpstreamRejected):
+        read_response(OPS["Ping"], Raw(500, "text/xml", fault(SOAP11, "Client", "no")))
+    with pytest.raises(UpstreamFault):
+        read_response(OPS["Ping"], Raw(500, "text/xml", fault(SOAP11, "Server", "no")))
+
+
+def test_a_fault_sent_with_http_200_is_still_a_fault() -> None:
+    with pytest.raises(UpstreamRejected):
+        read_response(OPS["Ping"], Raw(200, "text/xml", fault(SOAP11, "Client", "no")))
+
+
+def test_an_envelope_without_a_body_is_a_bad_gateway() -> None:
+    raw = Raw(200, "text/xml", f'<e:Envelope xmlns:e="{SOAP11}"/>'.encode())
+    with pytest.raises(BadGateway, match="no Body"):
+        read_response(OPS["Ping"], raw)
+
+
+def test_an_empty_wrapped_response_body_is_an_empty_object() -> None:
+    assert read_response(OPS["Ping"], Raw(200, "text/xml", envelope(SOAP11))) == {}
+
+
+def test_undeclared_elements_are_read_generically_with_attributes_and_repeats() -> None:
+    node = etree.fromstring(b'<a x="1"><b>1</b><b>2</b><c><d/></c>text</a>')
+    assert read_generic(node) == {"@x": "1", "b": ["1", "2"], "c": {"d": ""}, "#text": "text"}
