@@ -13,7 +13,16 @@ import pytest_asyncio
 from gateway.errors import GatewayError
 from gateway.testing import free_port, make_call
 from tests.translators.soap.conftest import WSDL, MakeTranslator
-from tests.translators.soap.servers import SHAPES, SOAP11, SOAP12, Canned, Scripted, envelope, fault, start_raw
+from tests.translators.soap.servers import (
+    SHAPES,
+    SOAP11,
+    SOAP12,
+    Canned,
+    Scripted,
+    envelope,
+    fault,
+    start_raw,
+)
 from translators.soap import SoapTranslator
 
 SHAPES_WSDL = str(WSDL / "test" / "shapes.wsdl")

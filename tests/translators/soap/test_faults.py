@@ -6,7 +6,13 @@ import pytest
 from lxml import etree
 
 from tests.translators.soap.servers import SOAP11, SOAP12, fault
-from translators.soap.faults import DEFAULT_FAULT_STATUS, FAULT_STATUS, fault_error, fault_status, parse_fault
+from translators.soap.faults import (
+    DEFAULT_FAULT_STATUS,
+    FAULT_STATUS,
+    fault_error,
+    fault_status,
+    parse_fault,
+)
 
 
 def parsed(ns: str, side: str, reason: str = "why") -> object:

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from tests.translators.soap.conftest import WSDL, MakeTranslator
-from translators.soap.loader import SOAP_ENCODING_XSD, OfflineLoader, WsdlLoadError, load_document, load_document_sync
+from translators.soap.loader import (
+    SOAP_ENCODING_XSD,
+    OfflineLoader,
+    WsdlLoadError,
+    load_document,
+    load_document_sync,
+)
 
 
 def test_the_soap_encoding_schema_is_served_from_rosettas_own_copy() -> None:

@@ -13,7 +13,14 @@ from gateway.testing import make_call
 from tests.translators.soap.conftest import WSDL, MakeTranslator
 from tests.translators.soap.servers import SOAP11, SOAP12, Scripted
 from translators.soap.settings import WsseSettings
-from translators.soap.wsse import PASSWORD_DIGEST, PASSWORD_TEXT, WSSE, WSU, password_digest, security_header
+from translators.soap.wsse import (
+    PASSWORD_DIGEST,
+    PASSWORD_TEXT,
+    WSSE,
+    WSU,
+    password_digest,
+    security_header,
+)
 
 NS = {"wsse": WSSE, "wsu": WSU}
 
