@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from gateway.testing import context
+from gateway.testing import context, make_call
 from tests.conftest import IN_CI
 from tests.translators.soap.servers import Scripted, SpyneServer, start_scripted, start_spyne
 from translators.soap import SoapSettings, SoapTranslator
@@ -18,6 +19,14 @@ ROOT = Path(__file__).resolve().parents[3]
 WSDL = ROOT / "wsdl"
 
 MakeTranslator = Callable[..., Awaitable[SoapTranslator]]
+
+
+async def call(translator: SoapTranslator, operation: str, body: Any = None, **kwargs: Any) -> Any:
+    """Call ``operation`` with ``body`` as JSON; the reply's JSON (the call must succeed)."""
+    raw = b"" if body is None else json.dumps(body).encode()
+    reply = await translator.handle(make_call(translator.operation(operation), body=raw, **kwargs))
+    assert reply.status == 200
+    return reply.json
 
 
 def settings(**data: Any) -> SoapSettings:

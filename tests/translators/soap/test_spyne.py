@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.errors import GatewayError
-from gateway.testing import make_call
-from tests.translators.soap.conftest import MakeTranslator
+from tests.translators.soap.conftest import MakeTranslator, call
 from tests.translators.soap.servers import SpyneServer
 from translators.soap import SoapTranslator
 
 Spyne = tuple[SpyneServer, Path]
-
-
-async def call(translator: SoapTranslator, operation: str, body: Any = None, **kwargs: Any) -> Any:
-    raw = b"" if body is None else json.dumps(body).encode()
-    reply = await translator.handle(make_call(translator.operation(operation), body=raw, **kwargs))
-    assert reply.status == 200
-    return reply.json
 
 
 async def spyne_translator(make: MakeTranslator, spyne: Spyne, **extra: Any) -> SoapTranslator:

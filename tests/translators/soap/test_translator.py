@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 import pytest
 
 from gateway.errors import GatewayError
-from gateway.testing import make_call
-from tests.translators.soap.conftest import WSDL, MakeTranslator
+from tests.translators.soap.conftest import WSDL, MakeTranslator, call
 from tests.translators.soap.servers import SHAPES, Scripted
 from translators.soap import SoapTranslator
 
 SHAPES_WSDL = str(WSDL / "test" / "shapes.wsdl")
-
-
-async def call(translator: SoapTranslator, operation: str, body: Any = None, **kwargs: Any) -> Any:
-    raw = b"" if body is None else json.dumps(body).encode()
-    reply = await translator.handle(make_call(translator.operation(operation), body=raw, **kwargs))
-    assert reply.status == 200
-    return reply.json
 
 
 async def shapes(make: MakeTranslator, backend: Scripted, **extra: Any) -> SoapTranslator:
