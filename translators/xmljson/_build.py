@@ -103,20 +103,13 @@ class _Names:
             )
         return item, nil
 
-    def typed(self, text: str | None, item: dict[str, Any] | None, xsd_type: str) -> Any:
-        """The text as a value of ``xsd_type`` ('' for an empty string-typed leaf)."""
-        if text is not None:
-            return self.convert.get(xsd_type, str)(text)
-        if item is None and xsd_type in STRING_EMPTY_TYPES:
-            return ""
-        return None
-
 
 def dict_handlers(
     options: XmlOptions, plan: ElementHint | None, nil_on: bool, cache: NameCache
 ) -> Handlers:
     """Fresh handlers for one parse; ``plan`` is the document's hint node (or None)."""
     names = _Names(options, nil_on, cache)
+    convert = names.convert
     element_names = names.elements
     max_depth, max_elements = options.max_depth, options.max_elements
     max_text, strip = options.max_text_length, options.strip_whitespace
@@ -163,8 +156,12 @@ def dict_handlers(
         if nil:
             value = None
         else:
-            if hint is not None and hint.type is not None:
-                text = names.typed(text, item, hint.type)
+            xsd_type = hint.type if hint is not None else None
+            if xsd_type is not None:
+                if text is not None:
+                    text = convert.get(xsd_type, str)(text)
+                elif item is None and xsd_type in STRING_EMPTY_TYPES:
+                    text = ""  # an empty string-typed leaf is "", not null
             elif text is not None and infer_on:
                 text = infer(text)
             if item is not None:

@@ -4,7 +4,8 @@ Covered: global and local elements, ``ref``, named and anonymous complex and
 simple types, ``sequence``/``choice``/``all`` (a repeated group repeats every
 element in it), ``group`` and ``attributeGroup`` refs, ``complexContent`` and
 ``simpleContent`` extension/restriction, simple type restrictions down to a
-built-in base (``list``/``union`` → string). Not covered: substitution groups,
+built-in base (``list``/``union`` → string), ``xs:any`` (children take their
+global declaration). Not covered: substitution groups,
 ``xsi:type`` polymorphism, ``redefine``/``override``, identity constraints.
 
 Compiled in two phases so recursive types work: every named type first gets
@@ -240,6 +241,18 @@ class _Compiler:
                 group = self._find("group", self._qname(node, node.get("ref")))
                 if group is not None:
                     self._particles(group, children, is_list)
+            elif kind == "any" and node.get("processContents") != "skip":
+                self._wildcard(children)
+
+    def _wildcard(self, children: dict[str, ElementHint]) -> None:
+        """``xs:any``: a child is hinted by its global declaration, if there is one.
+
+        The wildcard's own ``maxOccurs`` is not applied: a SOAP Body's one
+        response element stays an object.
+        """
+        for (_, name), hint in self.globals.items():
+            if name not in children:
+                children[name] = copy.copy(hint)
 
     def _attributes(self, nodes: Iterable[Any], attributes: dict[str, str], depth: int) -> None:
         for node in nodes:

@@ -51,6 +51,8 @@ _BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 
 
 def _to_int(text: str) -> Any:
+    if text.isdigit() and text.isascii():  # the common case, without the regex
+        return int(text)
     return int(text) if _INTEGER.fullmatch(text) else text
 
 

@@ -148,3 +148,24 @@ def test_a_missing_or_foreign_file_is_a_schema_error_naming_it(tmp_path: Path) -
     broken.write_text("<xs:schema")
     with pytest.raises(SchemaError, match="not well-formed"):
         load_schema(broken)
+
+
+def test_wildcard_children_take_their_global_declaration(tmp_path: Path) -> None:
+    (tmp_path / "envelope.xsd").write_text(
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:env">'
+        '<xs:import namespace="urn:o" schemaLocation="orders.xsd"/>'
+        '<xs:element name="Envelope"><xs:complexType><xs:sequence><xs:element name="Body">'
+        '<xs:complexType><xs:sequence><xs:any processContents="lax" maxOccurs="unbounded"/>'
+        "</xs:sequence></xs:complexType></xs:element></xs:sequence></xs:complexType></xs:element>"
+        "</xs:schema>"
+    )
+    (tmp_path / "orders.xsd").write_text(
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:o">'
+        '<xs:element name="Reply"><xs:complexType><xs:sequence>'
+        '<xs:element name="n" type="xs:int" maxOccurs="unbounded"/>'
+        "</xs:sequence></xs:complexType></xs:element></xs:schema>"
+    )
+    hints = load_schema(tmp_path / "envelope.xsd")
+    reply = hints.lookup("Envelope/Body/Reply")
+    assert reply is not None and not reply.is_list
+    assert hints.lookup("Envelope/Body/Reply/n").is_list
