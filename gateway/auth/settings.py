@@ -155,7 +155,7 @@ class IssuerSettings(_Model):
 class JwtSettings(_Model):
     """``auth.jwt`` — bearer tokens (RFC 6750) signed by trusted issuers."""
 
-    issuers: tuple[IssuerSettings, ...] = Field(min_length=1, description="Trusted issuers.")
+    issuers: tuple[IssuerSettings, ...] = Field(description="Trusted issuers (one or more).")
     consumer_claim: Name = Field("sub", description="Claim giving the consumer id.")
     scopes_claim: Name = Field(
         "scope", description="Claim giving scopes: a space-separated string or a list (`scp` too)."
@@ -174,6 +174,8 @@ class JwtSettings(_Model):
     @field_validator("issuers")
     @classmethod
     def _distinct_issuers(cls, value: tuple[IssuerSettings, ...]) -> tuple[IssuerSettings, ...]:
+        if not value:
+            raise ValueError("list at least one issuer")
         seen = [i.issuer for i in value]
         for name in seen:
             if seen.count(name) > 1:

@@ -58,7 +58,9 @@ def install(path: Path | None = None) -> None:
 
 
 def _render(record: logging.LogRecord) -> str:
-    parts: list[Any] = [record.name, record.levelname]
+    from gateway.observability.logging import REQUEST_ID
+
+    parts: list[Any] = [record.name, record.levelname, REQUEST_ID.get() or ""]
     try:
         parts.append(record.getMessage())
     except Exception:  # a bad format string still shows its raw parts

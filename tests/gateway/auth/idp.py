@@ -86,6 +86,7 @@ class LocalIdP:
         self.hits = 0
         self.status = 200
         self.delay = 0.0
+        self.extra_jwks: list[dict[str, Any]] = []
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -107,7 +108,7 @@ class LocalIdP:
         for kid, key in self.keys.items():
             jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
             keys.append({**jwk, "kid": kid, "alg": "RS256", "use": "sig"})
-        return {"keys": keys}
+        return {"keys": keys + self.extra_jwks}
 
     def token(self, kid: str | None = None, key: rsa.RSAPrivateKey | None = None, **overrides: Any) -> str:
         """A token signed with the current key (or ``key``), with ``claims(**overrides)``."""

@@ -1,10 +1,13 @@
 """The token matrix: every kind of bearer token against a local IdP serving JWKS, over real sockets."""
 
 import asyncio
+import json
 import time
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
 
 from gateway.testing import serve_gateway
 from tests.gateway.auth.helpers import (
@@ -119,6 +122,18 @@ async def test_a_token_with_changed_claims_under_the_old_signature_is_refused(ga
 
 async def test_a_token_signed_by_a_key_the_idp_never_published_is_refused(gateway, idp):
     assert_invalid_token(await call(gateway, idp.token(kid=idp.current, key=rsa_key(2))))
+
+
+async def test_a_token_naming_a_key_of_another_type_is_refused():
+    idp = LocalIdP()
+    ec_jwk = json.loads(ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key()))
+    idp.extra_jwks.append({**ec_jwk, "kid": "ec-1"})
+    idp.start()
+    try:
+        async with serve_gateway(jwt_config(idp)) as url, httpx.AsyncClient(base_url=url) as client:
+            assert_invalid_token(await call(client, idp.token(kid="ec-1", key=rsa_key(0))))
+    finally:
+        idp.stop()
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE"])
