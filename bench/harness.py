@@ -62,6 +62,8 @@ class Row:
     p50_1c_ms: float | None = None
     errors: int = 0
     tool: str = "wrk"
+    requests: int = 0
+    cpu_us: float | None = None  # CPU time of the target's processes per request
 
 
 @dataclass
@@ -103,6 +105,7 @@ class Harness:
     def __post_init__(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="rosetta-bench-"))
         self._procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self._groups: dict[str, int] = {}  # origin → process group serving it
         self.has_wrk = self.use_wrk and shutil.which("wrk") is not None
         self.nginx_bin = shutil.which("nginx") or _sbin("nginx")
         self.has_nginx = self.use_nginx and self.nginx_bin is not None
@@ -124,6 +127,7 @@ class Harness:
         )
         self._procs.append((name, proc))
         _wait_ready(name, proc, ready_url, timeout, self.tmp / f"{name}.log")
+        self._groups[_origin(ready_url)] = proc.pid
         return proc
 
     def stop(self, proc: subprocess.Popen[bytes]) -> None:
@@ -203,7 +207,11 @@ class Harness:
         """Warm up, then load ``url`` at ``connections``; optionally p50 at one connection."""
         print(f"  {scenario}: measuring {target} …", flush=True)
         self._load(url, spec, self.connections, self.warmup)
+        group = self._groups.get(_origin(url))
+        cpu = _group_cpu(group)
         row = self._load(url, spec, self.connections, self.duration)
+        if group is not None and row.requests:
+            row.cpu_us = (_group_cpu(group) - cpu) / row.requests * 1e6
         row.scenario, row.target = scenario, target
         if one_connection:
             row.p50_1c_ms = self._load(url, spec, 1, self.latency_duration).p50_ms
@@ -269,6 +277,26 @@ _PROXY = """
         }}
     }}
 """
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def _group_cpu(group: int | None) -> float:
+    """CPU seconds (user + system) used so far by the processes of ``group``."""
+    if group is None:
+        return 0.0
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp
+            ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _sbin(name: str) -> str | None:

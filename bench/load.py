@@ -64,7 +64,9 @@ def parse_wrk(text: str) -> Row:
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     errors += int(non_2xx.group(1)) if non_2xx else 0
-    return Row("", "", rps, percentiles.get(50, 0.0), percentiles.get(99, 0.0), errors=errors)
+    total = re.search(r"(\d+) requests in", text)
+    return Row("", "", rps, percentiles.get(50, 0.0), percentiles.get(99, 0.0), errors=errors,
+               requests=int(total.group(1)) if total else 0)
 
 
 def python_load(url: str, spec: LoadSpec, connections: int, duration: float) -> Row:
@@ -100,4 +102,5 @@ async def _python_load(url: str, spec: LoadSpec, connections: int, duration: flo
     await pool.aclose()
     latencies.sort()
     pick = (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000) if latencies else (lambda q: 0.0)
-    return Row("", "", len(latencies) / elapsed, pick(0.50), pick(0.99), errors=errors[0], tool="python")
+    return Row("", "", len(latencies) / elapsed, pick(0.50), pick(0.99), errors=errors[0],
+               tool="python", requests=len(latencies))

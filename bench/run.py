@@ -96,11 +96,12 @@ def _print_setup(h: Harness) -> None:
 
 def _print_report(h: Harness, elapsed: float) -> None:
     print(f"\n{'scenario':<10} {'target':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'p50@1c ms':>10} {'errors':>7}  tool")
+          f"{'p50@1c ms':>10} {'CPU µs/req':>10} {'errors':>7}  tool")
     for r in h.rows:
         one = f"{r.p50_1c_ms:.3f}" if r.p50_1c_ms is not None else "-"
+        cpu = f"{r.cpu_us:.0f}" if r.cpu_us is not None else "-"
         print(f"{r.scenario:<10} {r.target:<34} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-              f"{one:>10} {r.errors:>7}  {r.tool}")
+              f"{one:>10} {cpu:>10} {r.errors:>7}  {r.tool}")
     if h.ratios:
         print("\nratios:")
         for ratio in h.ratios:
