@@ -128,6 +128,10 @@ async def _first_and_rest(call: Any, inv: Invocation, encode: Encode, writer: _W
     except FOREIGN_ERRORS as exc:
         _stop(call, writer)
         raise _writer_error(writer) or inv.fail(exc) from None
+    except asyncio.CancelledError:
+        _stop(call, writer)
+        _raise_writer_error(writer)
+        raise
     except BaseException:
         _stop(call, writer)
         raise
@@ -147,12 +151,22 @@ async def _rest(call: Any, inv: Invocation, encode: Encode, writer: _Writer | No
             raise writer.error
     except FOREIGN_ERRORS as exc:
         raise _writer_error(writer) or inv.fail(exc) from None
+    except asyncio.CancelledError:
+        _raise_writer_error(writer)  # our own cancel after a bad request line
+        raise
     finally:
         _stop(call, writer)
 
 
 def _writer_error(writer: _Writer | None) -> GatewayError | None:
     return writer.error if writer is not None else None
+
+
+def _raise_writer_error(writer: _Writer | None) -> None:
+    """grpc.aio reports a call we cancelled as CancelledError; a bad request line caused it."""
+    error = _writer_error(writer)
+    if error is not None:
+        raise error
 
 
 def _stop(call: Any, writer: _Writer | None) -> None:

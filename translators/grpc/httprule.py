@@ -11,8 +11,9 @@ message's JSON the way grpc-gateway and Envoy's transcoder read a rule:
 * no body — query parameters fill every field the path does not
   (nested ``a.b=1``, repeated ``x=1&x=2``).
 
-A path variable wins over the body. An unknown query parameter is a 400
-naming it (unless unknown fields are ignored)::
+Path variables win over query parameters, which win over the body (as for
+every Rosetta translator). An unknown query parameter is a 400 naming it
+(unless unknown fields are ignored)::
 
     assemble(descriptor, "nested", {"name": "b1"}, {"tags": ["x"]}, {"note": "hi"}, ignore_unknown=False)
     # {"name": "b1", "tags": ["x"], "nested": {"note": "hi"}}
@@ -82,9 +83,7 @@ def assemble(
     """
     data = _body_json(message, body_field, body)
     if query and (body_field != "*" or query_with_body):
-        taken = {body_field} if body_field not in ("", "*") else set()
-        taken |= {name.split(".")[0] for name in path_params}
-        _apply_query(message, data, query, taken, ignore_unknown)
+        _apply_query(message, data, query, ignore_unknown)
     elif query and not ignore_unknown:
         first = next(iter(query))
         raise invalid(first, "unknown query parameter: this binding takes the whole request in the body")
@@ -112,16 +111,9 @@ def _apply_query(
     message: Descriptor,
     data: dict[str, Any],
     query: Mapping[str, Sequence[str]],
-    taken: set[str],
     ignore_unknown: bool,
 ) -> None:
     for name, values in query.items():
-        head = name.split(".")[0]
-        head_field = find_field(message, head)
-        if head_field is not None and head_field.name in taken:
-            if ignore_unknown:
-                continue
-            raise invalid(name, "this field comes from the path or the body, not the query")
         try:
             _set(message, data, name, values, where=name, from_path=False)
         except _Unknown:

@@ -193,7 +193,7 @@ class GrpcTranslator(Translator):
 
     async def _request_stream(self, call: Call, stub: _Stub) -> AsyncIterator[Message]:
         """The NDJSON body as request messages; a bad line is a 400 naming it."""
-        async for number, value in ndjson_values(_body_chunks(call), loads):
+        async for number, value in ndjson_values(_body_chunks(call)):
             try:
                 yield decode(value, stub.info.input, self._json)
             except InvalidArguments as exc:

@@ -1,0 +1,109 @@
+"""JSON <-> protobuf mapping (pure): canonical output, both spellings in, 400s that name the field."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.errors import InvalidArguments, MalformedBody
+from tests.translators.grpc.servers import message, services
+from translators.grpc.codec import JsonOptions, decode, encode, find_field, loads, param_value
+from translators.grpc.fielderrors import describe, explain
+
+Everything = message("Everything")
+OPTIONS = JsonOptions(pool=services().pool, emit_unpopulated=False)
+
+
+def field(name: str):
+    return Everything.DESCRIPTOR.fields_by_name[name]
+
+
+def test_int64_is_written_as_a_string_and_read_from_either():
+    assert encode(decode({"int64Value": 5}, Everything, OPTIONS), OPTIONS) == {"int64Value": "5"}
+    assert decode({"int64_value": "-7"}, Everything, OPTIONS).int64_value == -7
+
+
+def test_enums_are_written_by_name_and_read_by_name_or_number():
+    assert encode(decode({"color": 2}, Everything, OPTIONS), OPTIONS) == {"color": "GREEN"}
+
+
+def test_none_is_an_empty_message():
+    assert decode(None, Everything, OPTIONS) == Everything()
+
+
+def test_a_non_object_request_is_a_400():
+    with pytest.raises(InvalidArguments):
+        decode("text", Everything, OPTIONS)
+
+
+def test_malformed_json_is_a_400():
+    with pytest.raises(MalformedBody):
+        loads(b"{")
+
+
+def test_an_unknown_field_is_refused_unless_ignored():
+    with pytest.raises(InvalidArguments) as caught:
+        decode({"child": {"nope": 1}}, Everything, OPTIONS)
+    assert caught.value.extra["errors"] == [{"field": "child.nope", "message": "unknown field"}]
+    lenient = JsonOptions(ignore_unknown_fields=True)
+    assert decode({"nope": 1, "name": "x"}, Everything, lenient).name == "x"
+
+
+def test_explain_reads_json_format_wording_without_a_location():
+    error = explain("Failed to parse items field: Failed to parse level field: invalid literal for int() with base 10: 'z'..", Everything.DESCRIPTOR)
+    assert error.extra["errors"] == [{"field": "items.level", "message": "expected an integer (int32)"}]
+
+
+def test_describe_says_what_a_field_takes():
+    assert describe(field("tags")) == "an array (items: a string)"
+    assert describe(field("counts")) == "an object (values: an integer (int32))"
+    assert describe(field("when")).startswith("an RFC 3339 timestamp")
+    assert describe(field("maybe_count")) == "an integer (int64) or null"
+    assert describe(field("color")) == "one of COLOR_UNSPECIFIED, RED, GREEN"
+
+
+def test_find_field_knows_both_spellings():
+    assert find_field(Everything.DESCRIPTOR, "int32Value") is find_field(Everything.DESCRIPTOR, "int32_value")
+    assert find_field(Everything.DESCRIPTOR, "nope") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "value"),
+    [
+        ("bool_value", "true", True),
+        ("bool_value", "0", False),
+        ("int64_value", "12", "12"),
+        ("when", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z"),
+        ("maybe_flag", "false", False),
+        ("color", "RED", "RED"),
+    ],
+)
+def test_parameters_become_the_json_value_their_field_takes(name, raw, value):
+    assert param_value(field(name), raw, name) == value
+
+
+@pytest.mark.parametrize(("name", "raw"), [("bool_value", "yes"), ("nested", "x"), ("extra", "{}")])
+def test_parameters_a_field_cannot_take_are_a_400(name, raw):
+    with pytest.raises(InvalidArguments) as caught:
+        param_value(field(name), raw, name)
+    assert caught.value.extra["errors"][0]["field"] == name
+
+
+_int64 = st.integers(-(2**63), 2**63 - 1)
+_text = st.text(max_size=20)
+_messages = st.builds(
+    lambda name, i64, u64, flag, tags, color, note, counts: Everything(
+        name=name, int64_value=i64, uint64_value=u64, bool_value=flag, tags=tags, color=color,
+        nested={"note": note}, counts=counts,
+    ),
+    _text, _int64, st.integers(0, 2**64 - 1), st.booleans(), st.lists(_text, max_size=3),
+    st.sampled_from([0, 1, 2]), _text, st.dictionaries(_text, st.integers(-(2**31), 2**31 - 1), max_size=3),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_messages, st.booleans())
+def test_encoding_then_decoding_gives_the_same_message(original, proto_names):
+    options = JsonOptions(preserve_proto_field_names=proto_names)
+    assert decode(encode(original, options), Everything, options) == original
