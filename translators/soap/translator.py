@@ -23,6 +23,7 @@ from typing import Any
 
 from lxml import etree
 from zeep.client import AsyncClient
+from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 
 from gateway.errors import GatewayError, UnknownOperation
@@ -165,7 +166,8 @@ class SoapTranslator(Translator):
             raise RuntimeError("start() the translator first")
         transport = AsyncTransport(client=self._transport.httpx_client(), wsdl_client=_NoLoad())
         client = AsyncClient(self._loaded.document, transport=transport)
-        return client.create_service(self._port.binding.name, self._address)
+        # AsyncClient.create_service gives a blocking proxy (zeep 4.3): build the async one.
+        return AsyncServiceProxy(client, self._port.binding, address=self._address)
 
 
 class _NoLoad:
