@@ -15,7 +15,23 @@ from translators.xmljson.parse import parse_with_plan
 from translators.xmljson.write import dict_to_xml
 from translators.xmljson.xsd import load_schema
 
-__all__ = ["XmlCodec"]
+__all__ = ["XML_CONTENT_TYPE", "XmlCodec", "is_xml_media_type"]
+
+#: The Content-Type of the XML the codec writes.
+XML_CONTENT_TYPE = "application/xml; charset=utf-8"
+
+
+def is_xml_media_type(content_type: str | None) -> bool:
+    """True for ``application/xml``, ``text/xml`` and ``*/*+xml`` (parameters ignored).
+
+    Example: ``is_xml_media_type("application/soap+xml; charset=utf-8")`` is True.
+    """
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in ("application/xml", "text/xml") or (
+        media.endswith("+xml") and media.count("/") == 1
+    )
 
 
 class XmlCodec:

@@ -14,7 +14,7 @@ from typing import Any
 from xml.parsers import expat
 
 from translators.xmljson._build import Handlers, dict_handlers
-from translators.xmljson.errors import XmlForbidden, XmlLimitExceeded, XmlSyntaxError
+from translators.xmljson.errors import XmlError, XmlForbidden, XmlLimitExceeded, XmlSyntaxError
 from translators.xmljson.hints import ElementHint, SchemaHints, build_plan
 from translators.xmljson.options import DEFAULT_OPTIONS, XmlOptions
 
@@ -47,6 +47,8 @@ def parse_with_plan(
     nil = options.nil_as_null if options.nil_as_null is not None else typed or options.infer_types
     try:
         result = _run(data, None, options, plan, nil)
+    except XmlError:
+        raise
     except ValueError as exc:  # expat cannot decode a multi-byte declared encoding itself
         if "multi-byte" not in str(exc):
             raise
