@@ -8,7 +8,7 @@ import pytest
 
 from translators.xmljson import SchemaError, hints_from_schemas, load_schema
 
-FIXTURES = Path("/work/shared/fixtures/wsdl")
+FIXTURES = Path(__file__).parent / "fixtures"
 
 SCHEMA = """<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
     xmlns:t="urn:inv" targetNamespace="urn:inv" elementFormDefault="qualified">
@@ -112,9 +112,9 @@ def test_includes_and_import_chains_are_followed() -> None:
     assert any(hint.is_list for hint in hints.paths().values())
 
 
-def test_every_shared_schema_fixture_loads() -> None:
+def test_every_schema_fixture_loads() -> None:
     files = sorted(FIXTURES.glob("**/*.wsdl")) + sorted(FIXTURES.glob("**/*.xsd"))
-    assert len(files) > 20
+    assert len(files) >= 15
     for path in files:
         load_schema(path)
 
