@@ -46,9 +46,10 @@ def main() -> int:
         return 130
     finally:
         h.close()
-    print(f"\n{'target':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}")
+    print(f"\n{'target':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>10} {'ratio':>6}")
     for row in h.rows:
-        print(f"{row.target:<44} {row.rps:>8.0f} {row.p50_ms:>8.2f} {row.p99_ms:>8.2f} "
+        cpu = f"{row.cpu_us:.0f}" if row.cpu_us is not None else "-"
+        print(f"{row.target:<44} {row.rps:>8.0f} {row.p50_ms:>8.2f} {row.p99_ms:>8.2f} {cpu:>10} "
               f"{row.rps / bare.rps:>6.3f}")
     return 0
 

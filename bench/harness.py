@@ -118,7 +118,7 @@ class Harness:
             return int(sock.getsockname()[1])
 
     def spawn(self, name: str, argv: list[str], ready_url: str, *, env: dict[str, str] | None = None,
-              timeout: float = 30.0) -> subprocess.Popen[bytes]:
+              timeout: float = 60.0) -> subprocess.Popen[bytes]:
         """Start ``argv`` (own session, log in the temp dir) and wait until ``ready_url`` answers."""
         log = open(self.tmp / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child
         proc = subprocess.Popen(
@@ -138,7 +138,12 @@ class Harness:
                 proc.wait(5)
             except subprocess.TimeoutExpired:
                 _signal_group(proc, signal.SIGKILL)
-                proc.wait(5)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    print(f"warning: process {proc.pid} did not exit", file=sys.stderr)
+        if _group_stats(proc.pid):  # children left behind in its group
+            _signal_group(proc, signal.SIGKILL)
         self._procs = [(n, p) for n, p in self._procs if p is not proc]
 
     def close_scenario(self) -> None:
@@ -288,15 +293,21 @@ def _group_cpu(group: int | None) -> float:
     """CPU seconds (user + system) used so far by the processes of ``group``."""
     if group is None:
         return 0.0
-    ticks = 0
+    ticks = sum(int(fields[11]) + int(fields[12]) for fields in _group_stats(group))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _group_stats(group: int) -> list[list[str]]:
+    """The ``/proc/PID/stat`` fields (after the command name) of every process in ``group``."""
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if int(fields[2]) == group:  # pgrp
-            ticks += int(fields[11]) + int(fields[12])  # utime + stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+            found.append(fields)
+    return found
 
 
 def _sbin(name: str) -> str | None:

@@ -1,0 +1,175 @@
+"""gRPC: a Python grpc.aio client calling the backend directly, or JSON through Rosetta.
+
+One gRPC backend (``protos/testing/testing.proto`` on grpc.aio, in its own
+process; run ``python -m bench.scenarios.grpc serve GRPC_PORT HTTP_PORT``), in one run:
+
+(a) unary ``Echo``: a direct ``grpc.aio`` client at 50 concurrent calls (in
+    this process) vs ``POST /g/rosetta.testing.v1.TestService/Echo`` as JSON
+    through Rosetta at 50 connections (wrk);
+(b) server streaming ``Count`` of 1,000 small messages: the direct client
+    reading 50 streams at once vs Rosetta streaming NDJSON to 50 connections.
+
+Targets: Rosetta's unary throughput ≥ 0.70 × the direct client's; Rosetta
+streams ≥ 50,000 messages/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bench.harness import REPO, Harness, LoadSpec, Row
+from bench.scenarios import scenario
+
+PROTO = REPO / "protos" / "testing" / "testing.proto"
+SERVICE = "rosetta.testing.v1.TestService"
+UNARY_BODY = b'{"name": "hello", "int32Value": 42, "tags": ["a", "b"]}'
+STREAM_BODY = b'{"n": 1000}'
+MESSAGES = 1000
+
+
+def grpc_config(target: str) -> dict[str, Any]:
+    """Rosetta's config: every TestService method under ``/g``, no auth."""
+    upstream = {"type": "grpc", "target": target, "protos": [str(PROTO)], "timeout": 30}
+    return {"upstreams": {"testing": upstream}, "routes": [{"prefix": "/g", "upstream": "testing", "auth": "none"}]}
+
+
+def grpc_backend(h: Harness) -> str:
+    """The backend in its own process; its gRPC target."""
+    port, ready = h.free_port(), h.free_port()
+    argv = [sys.executable, "-m", "bench.scenarios.grpc", "serve", str(port), str(ready)]
+    h.spawn("grpc-backend", argv, f"http://127.0.0.1:{ready}/")
+    return f"127.0.0.1:{port}"
+
+
+@scenario("grpc", "JSON-over-gRPC through Rosetta vs a direct grpc.aio client (unary, streaming)", order=30)
+def grpc_scenario(h: Harness) -> None:
+    target = grpc_backend(h)
+    gateway = h.rosetta(grpc_config(target))
+
+    direct = direct_row(h, "grpc.aio client, unary Echo", target, streaming=False)
+    ours = h.measure("grpc", "Rosetta JSON unary", f"{gateway}/g/{SERVICE}/Echo", LoadSpec(method="POST", body=UNARY_BODY))
+    h.ratio("grpc", "Rosetta JSON / direct grpc.aio unary throughput", ours.rps / direct.rps, at_least=0.70)
+
+    direct_stream = direct_row(h, f"grpc.aio client, {MESSAGES}-message streams", target, streaming=True)
+    stream = h.measure(
+        "grpc", f"Rosetta NDJSON {MESSAGES}-message streams", f"{gateway}/g/{SERVICE}/Count",
+        LoadSpec(method="POST", body=STREAM_BODY), one_connection=False,
+    )
+    h.ratio("grpc", "Rosetta streamed messages/s", stream.rps * MESSAGES, at_least=50_000)
+    h.note("grpc", f"direct grpc.aio client read {direct_stream.rps * MESSAGES:,.0f} messages/s")
+
+
+def direct_row(h: Harness, label: str, target: str, *, streaming: bool) -> Row:
+    """Warm up, then call at ``h.connections`` concurrency for ``h.duration`` (rps: calls/s)."""
+    print(f"  grpc: measuring {label} …", flush=True)
+    row = asyncio.run(_direct_load(target, h.connections, h.warmup, h.duration, streaming))
+    row.scenario, row.target = "grpc", label
+    h.rows.append(row)
+    return row
+
+
+async def _direct_load(target: str, connections: int, warmup: float, duration: float, streaming: bool) -> Row:
+    import grpc.aio
+
+    from translators.grpc.descriptors import compile_protos, load_services
+
+    services = load_services(compile_protos([PROTO]))
+    channel = grpc.aio.insecure_channel(target)
+    if streaming:
+        info = services.method(f"{SERVICE}/Count")
+        stream = channel.unary_stream(info.wire_path, info.input.SerializeToString, info.output.FromString)
+        request = info.input(n=MESSAGES)
+
+        async def one() -> None:
+            async for _ in stream(request):
+                pass
+    else:
+        info = services.method(f"{SERVICE}/Echo")
+        unary = channel.unary_unary(info.wire_path, info.input.SerializeToString, info.output.FromString)
+        request = info.input(name="hello", int32_value=42, tags=["a", "b"])
+
+        async def one() -> None:
+            await unary(request)
+
+    await _run(one, connections, warmup)
+    row = await _run(one, connections, duration)
+    await channel.close()
+    return row
+
+
+async def _run(call: Callable[[], Awaitable[None]], connections: int, duration: float) -> Row:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + duration
+
+    async def worker() -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            try:
+                await call()
+            except Exception:  # a failed call counts as an error, the load goes on
+                errors += 1
+            latencies.append(time.perf_counter() - start)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    count = len(latencies) or 1
+    pick = lambda q: latencies[min(count - 1, int(q * count))] * 1000 if latencies else 0.0  # noqa: E731
+    return Row("", "", len(latencies) / elapsed, pick(0.50), pick(0.99), errors=errors,
+               tool="python", requests=len(latencies))
+
+
+# -- the backend process -----------------------------------------------------------------
+
+
+async def serve(port: int, ready_port: int) -> None:
+    """Serve Echo (the request back) and Count (pre-encoded ticks) until killed."""
+    import grpc
+    import grpc.aio
+
+    from translators.grpc.descriptors import compile_protos, load_services
+
+    services = load_services(compile_protos([PROTO]))
+    echo, count = services.method(f"{SERVICE}/Echo"), services.method(f"{SERVICE}/Count")
+    ticks = [count.output(n=i, text=f"tick {i}").SerializeToString() for i in range(MESSAGES)]
+
+    async def do_echo(request: Any, context: Any) -> Any:
+        return request
+
+    async def do_count(request: Any, context: Any) -> Any:
+        for tick in ticks[: request.n]:
+            yield tick
+
+    handlers = {
+        "Echo": grpc.unary_unary_rpc_method_handler(do_echo, echo.input.FromString, echo.output.SerializeToString),
+        "Count": grpc.unary_stream_rpc_method_handler(do_count, count.input.FromString, bytes),
+    }
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    await _ready_endpoint(ready_port)
+    await server.wait_for_termination()
+
+
+async def _ready_endpoint(port: int) -> None:
+    """A one-line HTTP answer on ``port``, so the harness knows the backend is up."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    await asyncio.start_server(answer, "127.0.0.1", port)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
+    asyncio.run(serve(int(sys.argv[2]), int(sys.argv[3])))
