@@ -32,7 +32,9 @@ __all__ = ["Raw", "build_request", "parse_xml", "read_response"]
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True, remove_pis=True
 )
-_VERSION_OF = {ns: version for version, ns in SOAP_ENV.items()}
+_ENVELOPES = {f"{{{ns}}}Envelope": version for version, ns in SOAP_ENV.items()}
+_BODIES = {f"{{{ns}}}Envelope": f"{{{ns}}}Body" for ns in SOAP_ENV.values()}
+_FAULTS = frozenset(f"{{{ns}}}Fault" for ns in SOAP_ENV.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +86,7 @@ def read_response(op: OperationModel, raw: Raw, overrides: dict[str, int] | Any 
     root = _envelope(parse_xml(raw.content), raw)
     body = _body(root)
     first = next((child for child in body if isinstance(child.tag, str)), None)
-    if first is not None and etree.QName(first).localname == "Fault":
+    if first is not None and first.tag in _FAULTS:
         raise _fault(first, op, root, overrides or {}, decimal_as)
     if _version(root) != op.version:
         raise BadGateway(f"the SOAP backend answered with SOAP {_version(root)} to a SOAP {op.version} request")
@@ -98,7 +100,7 @@ def read_response(op: OperationModel, raw: Raw, overrides: dict[str, int] | Any 
 
 
 def _envelope(root: etree._Element, raw: Raw) -> etree._Element:
-    if etree.QName(root).localname == "Envelope" and etree.QName(root).namespace in _VERSION_OF:
+    if root.tag in _ENVELOPES:
         return root
     media = raw.content_type.split(";", 1)[0].strip() or "no content type"
     raise BadGateway(
@@ -108,14 +110,15 @@ def _envelope(root: etree._Element, raw: Raw) -> etree._Element:
 
 
 def _version(root: etree._Element) -> str:
-    return _VERSION_OF[etree.QName(root).namespace]
+    return _ENVELOPES[root.tag]
 
 
 def _body(root: etree._Element) -> etree._Element:
-    body = root.find(f"{{{etree.QName(root).namespace}}}Body")
-    if body is None:
-        raise BadGateway("the SOAP backend's envelope has no Body")
-    return body
+    tag = _BODIES[root.tag]
+    for child in root:
+        if child.tag == tag:
+            return child
+    raise BadGateway("the SOAP backend's envelope has no Body")
 
 
 def _fault(node: etree._Element, op: OperationModel, root: etree._Element,

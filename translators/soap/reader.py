@@ -49,21 +49,25 @@ def read_value(node: etree._Element, field_type: FieldType, decimal_as: DecimalM
 def read_object(node: etree._Element, model: ComplexType, decimal_as: DecimalMode = "string") -> dict[str, Any]:
     """The children, attributes and text of ``node`` as one JSON object."""
     out: dict[str, Any] = {}
+    by_tag = model.by_tag
     for child in node:
         tag = child.tag
-        if not isinstance(tag, str):
-            continue  # comments and processing instructions
-        local = tag[tag.rfind("}") + 1 :]
-        f = model.by_local.get(local)
+        f = by_tag.get(tag)  # type: ignore[call-overload]
         if f is None:
-            _add(out, local, read_generic(child))
-        elif f.max_occurs == 1:
+            if not isinstance(tag, str):
+                continue  # comments and processing instructions
+            local = tag[tag.rfind("}") + 1 :]
+            f = model.by_local.get(local)  # a namespace other than the schema's
+            if f is None:
+                _add(out, local, read_generic(child))
+                continue
+        if f.max_occurs == 1:
             out[f.key] = read_value(child, f.type, decimal_as)
         else:
             out.setdefault(f.key, []).append(read_value(child, f.type, decimal_as))
-    for f in model.elements:
-        if f.max_occurs != 1 and f.key not in out:
-            out[f.key] = []
+    for key in model.list_keys:
+        if key not in out:
+            out[key] = []
     if node.attrib:
         _read_attributes(node, model, out, decimal_as)
     if model.text is not None:

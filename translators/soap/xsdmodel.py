@@ -108,6 +108,8 @@ class ComplexType:
     by_key: dict[str, Field] = field(default_factory=dict)
     by_local: dict[str, Field] = field(default_factory=dict)
     by_attr: dict[str, Field] = field(default_factory=dict)
+    by_tag: dict[str, Field] = field(default_factory=dict)
+    list_keys: tuple[str, ...] = ()  # keys of repeated elements: [] when absent
 
     def __repr__(self) -> str:  # the default one would recurse through recursive types
         return f"ComplexType({self.label}, {len(self.elements)} elements, {len(self.attributes)} attributes)"
@@ -119,6 +121,8 @@ class ComplexType:
         for f in self.elements:
             self.by_local.setdefault(f.local, f)
         self.by_attr = {f.tag: f for f in self.attributes}
+        self.by_tag = {f.tag: f for f in self.elements}
+        self.list_keys = tuple(f.key for f in self.elements if f.repeated)
 
 
 def simple_type(zeep_type: Any) -> SimpleType:

@@ -272,7 +272,7 @@ def start_spyne(version: str = "1.1") -> SpyneServer:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     port = server.server_address[1]
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/?wsdl", timeout=10) as reply:  # noqa: S310 - loopback
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/?wsdl", timeout=30) as reply:  # noqa: S310 - loopback
         wsdl = reply.read()
 
     def stop() -> None:
