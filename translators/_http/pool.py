@@ -29,6 +29,7 @@ from translators._http.response import HttpResponse
 __all__ = ["Body", "HttpPool"]
 
 Body = bytes | AsyncIterable[bytes] | None
+_BYTES = (bytes, bytearray, memoryview)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -104,21 +105,31 @@ class HttpPool:
         timeout: float | None,
     ) -> HttpResponse:
         """Like :meth:`request`, with ``target`` taken as the full request target."""
-        streamed = body is not None and not isinstance(body, bytes | bytearray | memoryview)
+        streamed = body is not None and not isinstance(body, _BYTES)
         length = None if streamed or body is None else len(body)  # type: ignore[arg-type]
         head, chunked = encode_head(method, target, self._host_header, headers, length, streamed)
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        conn = await self._acquire(deadline, fresh=False)
-        try:
-            return await self._exchange(conn, method, head, body, chunked, deadline, timeout)
-        except StaleConnection:
+        for fresh in (False, True):
+            conn = (None if fresh else self._pop_idle()) or await self._acquire(deadline, fresh=fresh)
+            resp = HttpResponse(conn, loop, timeout, method == "HEAD")
             if streamed:
-                raise
-        conn = await self._acquire(deadline, fresh=True)
-        return await self._exchange(conn, method, head, body, chunked, deadline, timeout)
+                conn.send(resp, head, None)
+                await self._send_stream(conn, resp, body, chunked, deadline)  # type: ignore[arg-type]
+            else:
+                conn.send(resp, head, body)  # type: ignore[arg-type]
+            try:
+                while not resp._head_done:
+                    if resp._error is not None:
+                        raise resp._error
+                    await resp._wait(deadline)
+                return resp
+            except StaleConnection:
+                if streamed or fresh:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def aclose(self) -> None:
         """Close idle connections now, busy ones when their response ends."""
@@ -134,29 +145,6 @@ class HttpPool:
                 waiter.set_exception(ConnectError("the connection pool is closed"))
 
     # -- one exchange ----------------------------------------------------------
-
-    async def _exchange(
-        self,
-        conn: Connection,
-        method: str,
-        head: bytes,
-        body: Body,
-        chunked: bool,
-        deadline: float | None,
-        timeout: float | None,
-    ) -> HttpResponse:
-        assert self._loop is not None
-        resp = HttpResponse(conn, self._loop, timeout, method == "HEAD")
-        if body is None or isinstance(body, bytes | bytearray | memoryview):
-            conn.send(resp, head, body)  # type: ignore[arg-type]
-        else:
-            conn.send(resp, head, None)
-            await self._send_stream(conn, resp, body, chunked, deadline)
-        while not resp._head_done:
-            if resp._error is not None:
-                raise resp._error
-            await resp._wait(deadline)
-        return resp
 
     async def _send_stream(
         self,
