@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     chosen = _select(scenarios, args.only)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started with SIGINT ignored
     harness = Harness(duration=args.duration, warmup=args.warmup, connections=args.connections,
                       latency_duration=args.latency_duration, threads=args.threads,
                       use_wrk=not args.python_load, use_nginx=not args.no_nginx)
