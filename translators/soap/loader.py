@@ -4,16 +4,15 @@ Imports and includes resolve against local files. The only well-known remote
 document a WSDL may pull in, the SOAP 1.1 encoding schema, ships with Rosetta
 (``soap-encoding.xsd``, W3C Software License, notice kept in the file), so
 rpc/encoded WSDLs load with no network. Any other http(s) URL is refused unless
-the upstream sets ``allow_remote_wsdl``. Parsing is synchronous (zeep), so
-:func:`load_document` runs it in a worker thread::
+the upstream sets ``allow_remote_wsdl``. Parsing is synchronous (zeep): the
+translator runs it in a worker thread::
 
-    loaded = await load_document("wsdl/calculator.wsdl")
+    loaded = await asyncio.to_thread(load_document_sync, "wsdl/calculator.wsdl")
     loaded.document.services
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from zeep.wsdl import Document
 
 from translators.soap.wsdlnotes import WsdlNotes, read_notes
 
-__all__ = ["SOAP_ENCODING_XSD", "LoadedWsdl", "OfflineLoader", "WsdlLoadError", "load_document", "load_document_sync"]
+__all__ = ["SOAP_ENCODING_XSD", "LoadedWsdl", "OfflineLoader", "WsdlLoadError", "load_document_sync"]
 
 SOAP_ENCODING_XSD = Path(__file__).with_name("soap-encoding.xsd")
 # URLs under which WSDLs refer to the SOAP 1.1 encoding schema.
@@ -125,8 +124,3 @@ def load_document_sync(location: str, strict: bool = True, allow_remote: bool = 
     except Exception as exc:  # zeep raises many unrelated types while parsing
         cause = str(exc).strip() or type(exc).__name__
         raise WsdlLoadError(f"cannot load WSDL {location}: {cause}") from None
-
-
-async def load_document(location: str, strict: bool = True, allow_remote: bool = False) -> LoadedWsdl:
-    """Parse the WSDL in a worker thread so requests being served never wait for it."""
-    return await asyncio.to_thread(load_document_sync, location, strict, allow_remote)

@@ -30,7 +30,7 @@ from gateway.errors import GatewayError, UnknownOperation
 from gateway.plugin import Call, Operation, Reply, Translator, TranslatorContext, UpstreamSettings
 from translators.soap.binding import OperationModel, PortChoice, choose_port, describe_port
 from translators.soap.envelope import build_request, read_response
-from translators.soap.loader import LoadedWsdl, WsdlLoadError, load_document
+from translators.soap.loader import LoadedWsdl, WsdlLoadError, load_document_sync
 from translators.soap.schema import request_schema, response_schema, signature
 from translators.soap.settings import SoapSettings
 from translators.soap.transport import MAPPED, SoapTransport, to_gateway_error
@@ -38,6 +38,11 @@ from translators.soap.wsse import security_header
 
 __all__ = ["SoapTranslator"]
 
+# Headers Rosetta sets itself (or that frame the body): never copied from the caller.
+_NEVER_FORWARDED = frozenset(
+    {"authorization", "content-type", "content-length", "transfer-encoding", "host", "soapaction",
+     "connection", "keep-alive", "te", "trailer", "upgrade", "expect"}
+)
 _CONTENT_TYPE = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; charset=utf-8"}
 
 
@@ -59,20 +64,27 @@ class SoapTranslator(Translator):
 
     # -- lifecycle ------------------------------------------------------------
     async def start(self) -> None:
+        """Load the WSDL and compile its operations in a worker thread; open the pool."""
         s = self.settings
-        self._loaded = await load_document(s.wsdl, strict=s.strict, allow_remote=s.allow_remote_wsdl)
-        try:
-            self._port = choose_port(self._loaded.document, s.service, s.port)
-        except ValueError as exc:
-            raise WsdlLoadError(f"{s.wsdl}: {exc}") from None
-        self._models = describe_port(self._port, self._loaded.notes)
-        self._operations = [self._describe(m) for m in self._models.values()]
+        await asyncio.to_thread(self._prepare)
+        assert self._port is not None
         address = s.address or self._port.address
         if not address or not address.startswith(("http://", "https://")):
             raise WsdlLoadError(f"{s.wsdl}: the port has no http(s) soap:address; set 'address'")
         self._address = address
         self._headers = [etree.fromstring(xml.encode()) for xml in s.soap_headers]
         self._transport = SoapTransport(address, s.pool, s.max_response_bytes)
+
+    def _prepare(self) -> None:
+        """Everything CPU-bound at start-up: parse, choose the port, compile models and schemas."""
+        s = self.settings
+        self._loaded = load_document_sync(s.wsdl, strict=s.strict, allow_remote=s.allow_remote_wsdl)
+        try:
+            self._port = choose_port(self._loaded.document, s.service, s.port)
+        except ValueError as exc:
+            raise WsdlLoadError(f"{s.wsdl}: {exc}") from None
+        self._models = describe_port(self._port, self._loaded.notes)
+        self._operations = [self._describe(m) for m in self._models.values()]
 
     async def close(self) -> None:
         transport, self._transport = self._transport, None
@@ -154,7 +166,7 @@ class SoapTranslator(Translator):
 
     @property
     def _forwarded(self) -> frozenset[str]:
-        return frozenset(h.lower() for h in self.settings.forward_headers) - {"authorization"}
+        return frozenset(h.lower() for h in self.settings.forward_headers) - _NEVER_FORWARDED
 
     # -- zeep on the same pool ----------------------------------------------------
     def zeep_client(self) -> Any:

@@ -199,3 +199,21 @@ async def test_extra_soap_headers_are_added_to_every_call(make_translator: MakeT
     await call(translator, "Ping")
     assert scripted.seen[-1].body.count(b">acme</t:Tenant>") == 1
     assert b"<soap:Header>" in scripted.seen[-1].body
+
+
+async def test_headers_that_frame_the_call_are_never_forwarded(make_translator: MakeTranslator, scripted: Scripted) -> None:
+    translator = await shapes(make_translator, scripted, forward_headers=["Content-Type", "SOAPAction", "X-Tenant"])
+    await call(translator, "Ping", headers=[("Content-Type", "text/plain"), ("SOAPAction", "evil"), ("X-Tenant", "t")])
+    seen = scripted.seen[-1].headers
+    assert seen["content-type"] == "text/xml; charset=utf-8" and seen["soapaction"] == '"urn:rosetta:test:shapes/Ping"'
+    assert seen["x-tenant"] == "t"
+
+
+async def test_a_zeep_client_for_plug_ins_calls_through_the_shared_pool(
+    make_translator: MakeTranslator, scripted: Scripted
+) -> None:
+    translator = await shapes(make_translator, scripted)
+    service = translator.zeep_client()
+    before = len(scripted.seen)
+    result = await service.Pick(byName="zeep")
+    assert result == "name:zeep" and len(scripted.seen) == before + 1
