@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import socket
+from ssl import SSLContext
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sanic import Request, Sanic
 from sanic import exceptions as sanic_exc
 from sanic.response import HTTPResponse
 
+from gateway.auth.tls import TlsCertLoader
 from gateway.config import Config, load_config
 from gateway.errors import (
     BadRequest,
@@ -51,6 +53,7 @@ _SANIC_ERRORS: tuple[tuple[type[Exception], type[GatewayError], str], ...] = (
 def create_app(config: Config, name: str | None = None) -> Sanic:
     """A Sanic app serving ``config``; the runtime starts with the server."""
     app = Sanic(name or f"rosetta_{next(_names)}", configure_logging=False)
+    app.certloader_class = TlsCertLoader  # HTTPS: each worker builds its context from server.tls
     _configure(app, config)
     app.ctx.config = config
     handler = build_pipeline(lambda: app.ctx.runtime)
@@ -77,15 +80,17 @@ class RunningServer:
         self._sock.close()
 
 
-async def start_server(app: Sanic, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
-    """Serve ``app`` in this event loop on ``host:port`` (0: a free port)."""
+async def start_server(
+    app: Sanic, host: str = "127.0.0.1", port: int = 0, ssl: SSLContext | None = None
+) -> RunningServer:
+    """Serve ``app`` in this event loop on ``host:port`` (0: a free port), over TLS with ``ssl``."""
     # Touch-up rewrites Sanic's classes once per process: several in-process apps can't share it.
     app.config.TOUCHUP = False
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(512)
-    server = await app.create_server(sock=sock, return_asyncio_server=True)
+    server = await app.create_server(sock=sock, ssl=ssl, return_asyncio_server=True)
     assert server is not None
     await server.startup()
     await server.before_start()

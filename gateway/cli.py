@@ -93,13 +93,15 @@ def serve(config: Config, factory: Any) -> None:
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
+    from gateway.auth.tls import sanic_ssl
     from gateway.observability.logging import configure, logger
 
     configure()
     loader = AppLoader(factory=factory)
     app = loader.load()
     server = config.server
-    logger.info(f"rosetta {__version__} listening on http://{server.host}:{server.port}")
+    scheme = "https" if server.tls else "http"
+    logger.info(f"rosetta {__version__} listening on {scheme}://{server.host}:{server.port}")
     app.prepare(
         host=server.host,
         port=server.port,
@@ -107,6 +109,7 @@ def serve(config: Config, factory: Any) -> None:
         single_process=server.workers == 1,
         access_log=False,
         motd=False,
+        ssl=sanic_ssl(server.tls),
     )
     Sanic.serve(primary=app, app_loader=loader)
 

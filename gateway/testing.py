@@ -170,14 +170,16 @@ def free_port() -> int:
 async def serve_gateway(
     config: Config | Mapping[str, Any], base_dir: Path | None = None
 ) -> AsyncIterator[str]:
-    """Serve Rosetta in this event loop on a free loopback port; yield its base URL."""
+    """Serve Rosetta in this event loop on a free loopback port; yield its base URL (https with server.tls)."""
     from gateway.app import create_app, start_server
+    from gateway.auth.tls import server_ssl_context
 
     if not isinstance(config, Config):
         config = build_config(config, base_dir or Path.cwd())
-    running = await start_server(create_app(config))
+    tls = config.server.tls
+    running = await start_server(create_app(config), ssl=server_ssl_context(tls) if tls else None)
     try:
-        yield f"http://127.0.0.1:{running.port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{running.port}"
     finally:
         await running.stop()
 

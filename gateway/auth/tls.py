@@ -24,14 +24,17 @@ import ssl
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from sanic.worker.loader import CertLoader
 
 from gateway.auth._paths import FilePath
 
 __all__ = [
+    "TlsCertLoader",
     "TlsSettings",
     "UpstreamTls",
     "client_ssl_context",
     "peer_common_name",
+    "sanic_ssl",
     "server_ssl_context",
 ]
 
@@ -90,6 +93,33 @@ def server_ssl_context(tls: TlsSettings) -> ssl.SSLContext:
     if tls.client_ca_file is not None:
         context.load_verify_locations(cafile=tls.client_ca_file)
     return context
+
+
+class TlsCertLoader(CertLoader):
+    """Builds the front door's SSL context inside each Sanic worker from ``server.tls``.
+
+    An :class:`ssl.SSLContext` cannot be handed to worker processes, and the
+    ``{cert, key}`` mapping Sanic can hand over has no client CA: each worker
+    builds the full context from its own app's config instead.
+    """
+
+    def __init__(self, ssl_data: Any) -> None:
+        super().__init__(ssl_data)
+        self._given = bool(ssl_data)
+
+    def load(self, app: Any) -> Any:
+        config = getattr(app.ctx, "config", None)
+        tls = config.server.tls if config is not None else None
+        if tls is not None:
+            return server_ssl_context(tls)
+        return super().load(app) if self._given else None
+
+
+def sanic_ssl(tls: TlsSettings | None) -> dict[str, str] | None:
+    """What to pass Sanic's ``ssl=`` so :class:`TlsCertLoader` builds the context per worker."""
+    if tls is None:
+        return None
+    return {"cert": str(tls.cert_file), "key": str(tls.key_file)}
 
 
 def client_ssl_context(tls: UpstreamTls) -> ssl.SSLContext:

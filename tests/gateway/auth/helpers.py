@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -57,8 +58,9 @@ class HeaderEcho(Translator):
         return [Operation(name="Echo", method="*", path="/{path=**}")]
 
     async def handle(self, call: Call) -> Reply:
+        await call.read_body()
         headers = with_upstream_auth(call.headers, self.settings.auth, call.consumer)
-        return Reply(json={"headers": [list(h) for h in headers], "consumer": call.consumer.id})
+        return Reply(json={"headers": [list(h) for h in headers], "consumer": call.consumer.id, "pid": os.getpid()})
 
 
 ECHO = "tests.gateway.auth.helpers:HeaderEcho"
