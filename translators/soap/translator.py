@@ -26,7 +26,7 @@ from zeep.client import AsyncClient
 from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 
-from gateway.errors import GatewayError, UnknownOperation
+from gateway.errors import GatewayError, ServiceUnavailable, UnknownOperation
 from gateway.plugin import Call, Operation, Reply, Translator, TranslatorContext, UpstreamSettings
 from translators.soap.binding import OperationModel, PortChoice, choose_port, describe_port
 from translators.soap.envelope import build_request, read_response
@@ -61,6 +61,8 @@ class SoapTranslator(Translator):
         self._loaded: LoadedWsdl | None = None
         self._port: PortChoice | None = None
         self._headers: list[etree._Element] = []
+        self._fixed: list[tuple[str, str]] = []
+        self._forwarded: frozenset[str] = frozenset()
 
     # -- lifecycle ------------------------------------------------------------
     async def start(self) -> None:
@@ -73,6 +75,8 @@ class SoapTranslator(Translator):
             raise WsdlLoadError(f"{s.wsdl}: the port has no http(s) soap:address; set 'address'")
         self._address = address
         self._headers = [etree.fromstring(xml.encode()) for xml in s.soap_headers]
+        self._fixed = self._fixed_headers()
+        self._forwarded = frozenset(h.lower() for h in s.forward_headers) - _NEVER_FORWARDED
         self._transport = SoapTransport(address, s.pool, s.max_response_bytes)
 
     def _prepare(self) -> None:
@@ -90,6 +94,9 @@ class SoapTranslator(Translator):
         transport, self._transport = self._transport, None
         if transport is not None:
             await transport.aclose()
+
+    async def ready(self) -> bool:
+        return self._transport is not None
 
     def operations(self) -> Sequence[Operation]:
         return self._operations
@@ -119,8 +126,10 @@ class SoapTranslator(Translator):
     # -- one call ---------------------------------------------------------------
     async def handle(self, call: Call) -> Reply:
         model = self._models.get(call.operation.name)
-        if model is None or self._transport is None:
+        if model is None:
             raise UnknownOperation(f"upstream '{self.name}' has no SOAP operation '{call.operation.name}'")
+        if self._transport is None:
+            raise ServiceUnavailable(f"upstream '{self.name}' is not started")
         arguments = await call.arguments()
         lenient = (*call.query, *call.path_params) if call.query or call.path_params else ()
         envelope = build_request(model, arguments, self._header_blocks(model), lenient)
@@ -147,7 +156,6 @@ class SoapTranslator(Translator):
         return [block, *self._headers]
 
     def _http_headers(self, call: Call, model: OperationModel) -> list[tuple[str, str]]:
-        s = self.settings
         content_type = _CONTENT_TYPE[model.version]
         headers = [(self.context.request_id_header, call.request_id)]
         if model.version == "1.1":
@@ -155,18 +163,20 @@ class SoapTranslator(Translator):
         elif model.action:
             content_type += f'; action="{model.action}"'
         headers.append(("Content-Type", content_type))
-        if s.basic_auth is not None:
-            token = f"{s.basic_auth.username}:{s.basic_auth.password.get_secret_value()}"
-            headers.append(("Authorization", "Basic " + base64.b64encode(token.encode()).decode()))
-        elif s.forward_auth and call.header("authorization"):
-            headers.append(("Authorization", call.header("authorization") or ""))
+        caller_auth = call.header("authorization") if self.settings.forward_auth else None
+        if caller_auth:
+            headers.append(("Authorization", caller_auth))
         headers += [(k, v) for k, v in call.headers if k.lower() in self._forwarded]
-        headers += s.http_headers.items()
+        headers += self._fixed
         return headers
 
-    @property
-    def _forwarded(self) -> frozenset[str]:
-        return frozenset(h.lower() for h in self.settings.forward_headers) - _NEVER_FORWARDED
+    def _fixed_headers(self) -> list[tuple[str, str]]:
+        """Headers every call carries: HTTP Basic credentials and the configured extras."""
+        s, fixed = self.settings, []
+        if s.basic_auth is not None:
+            token = f"{s.basic_auth.username}:{s.basic_auth.password.get_secret_value()}"
+            fixed.append(("Authorization", "Basic " + base64.b64encode(token.encode()).decode()))
+        return fixed + list(s.http_headers.items())
 
     # -- zeep on the same pool ----------------------------------------------------
     def zeep_client(self) -> Any:
