@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import grpc.aio
@@ -26,7 +26,7 @@ from gateway.plugin import Call, Operation, Reply, Translator, TranslatorContext
 from translators.grpc import calls
 from translators.grpc.boundary import ErrorContext
 from translators.grpc.channel import fetch_descriptors, health, open_channel
-from translators.grpc.codec import JsonOptions, decode, encode, loads
+from translators.grpc.codec import Codec, JsonOptions, loads
 from translators.grpc.descriptors import MethodInfo, ServiceSet, compile_protos, load_services
 from translators.grpc.httprule import assemble, pick_response
 from translators.grpc.operations import DEFAULT_BINDING, build_operations
@@ -87,17 +87,15 @@ class GrpcTranslator(Translator):
             raise
         for problem in skipped:
             log.warning("upstream '%s': %s", self.name, problem)
-        self._json = JsonOptions(
-            preserve_proto_field_names=self.settings.preserve_proto_field_names,
-            emit_unpopulated=self.settings.emit_unpopulated,
-            ignore_unknown_fields=self.settings.ignore_unknown_fields,
-            pool=services.pool,
+        self._codec = Codec(
+            JsonOptions(
+                preserve_proto_field_names=self.settings.preserve_proto_field_names,
+                emit_unpopulated=self.settings.emit_unpopulated,
+                ignore_unknown_fields=self.settings.ignore_unknown_fields,
+                pool=services.pool,
+            )
         )
-        self._emit_all = JsonOptions(
-            preserve_proto_field_names=self.settings.preserve_proto_field_names,
-            emit_unpopulated=True,
-            pool=services.pool,
-        )
+        self._codec_all = Codec(replace(self._codec.options, emit_unpopulated=True))
         self._errors = ErrorContext(self.name, services.pool, frozenset(self.settings.response_metadata))
         self._stubs = {m.name: _Stub(m, self._multicallable(m)) for m in services.methods}
 
@@ -108,6 +106,7 @@ class GrpcTranslator(Translator):
             info.wire_path,
             request_serializer=info.input.SerializeToString,
             response_deserializer=info.output.FromString,
+            _registered_method=True,
         )
 
     async def close(self) -> None:
@@ -179,7 +178,7 @@ class GrpcTranslator(Translator):
         raw = await call.read_body() if body_field else b""
         body = loads(raw) if raw.strip() else None
         if body_field == "*" and not call.query and not call.path_params:
-            return decode(body, stub.info.input, self._json)
+            return self._codec.decode(body, stub.info.input)
         data = assemble(
             stub.info.input.DESCRIPTOR,
             body_field,
@@ -189,13 +188,13 @@ class GrpcTranslator(Translator):
             ignore_unknown=self.settings.ignore_unknown_fields,
             query_with_body=extra.get("binding") is None,
         )
-        return decode(data, stub.info.input, self._json)
+        return self._codec.decode(data, stub.info.input)
 
     async def _request_stream(self, call: Call, stub: _Stub) -> AsyncIterator[Message]:
         """The NDJSON body as request messages; a bad line is a 400 naming it."""
         async for number, value in ndjson_values(_body_chunks(call)):
             try:
-                yield decode(value, stub.info.input, self._json)
+                yield self._codec.decode(value, stub.info.input)
             except InvalidArguments as exc:
                 errors = [{**e, "line": number} for e in exc.extra.get("errors", [])]
                 raise InvalidArguments(f"line {number}: {exc.detail}", errors=errors) from None
@@ -203,10 +202,9 @@ class GrpcTranslator(Translator):
     def _encoder(self, call: Call, stub: _Stub) -> calls.Encode:
         picked = (call.operation.extra or {}).get("response_body") or ""
         if not picked:
-            options = self._json
-            return lambda message: encode(message, options)
-        descriptor, proto_names, options = stub.info.output.DESCRIPTOR, self.settings.preserve_proto_field_names, self._emit_all
-        return lambda message: pick_response(descriptor, encode(message, options), picked, proto_names)
+            return self._codec.encode
+        descriptor, proto_names, encode = stub.info.output.DESCRIPTOR, self.settings.preserve_proto_field_names, self._codec_all.encode
+        return lambda message: pick_response(descriptor, encode(message), picked, proto_names)
 
     def _stream_reply(self, call: Call, streamed: calls.Streamed) -> Reply:
         fmt = choose_format(call.header("accept"))

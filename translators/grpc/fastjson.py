@@ -1,0 +1,283 @@
+"""A faster path for the common shapes of the proto3 JSON mapping. No I/O.
+
+``json_format`` walks descriptors on every call. This module compiles, once
+per message type, small per-field converters for the shapes most messages
+have (scalars, enums, nested and repeated messages, maps) and uses them to
+encode and decode; well-known types inside a message are handed to
+``json_format`` one field at a time. Whatever else it is unsure of — bytes or
+maps on input, ``null``, numbers given as text, proto2 extensions, unknown
+enum numbers, any error — raises :class:`Fallback`, and the caller uses
+``json_format`` for the whole message, which also writes every error
+message. The two paths must agree; a property test holds them to it::
+
+    encoders = Encoders(emit_unpopulated=True, proto_names=False)
+    encoders.encode(message)         # == json_format.MessageToDict(message, ...)
+    Decoders(pool).decode_into(data, cls())   # as json_format.ParseDict, or Fallback
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf import descriptor_pool, json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.internal import type_checkers
+from google.protobuf.message import Message
+
+__all__ = ["Decoders", "Encoders", "Fallback"]
+
+_F = FieldDescriptor
+_INT64 = frozenset({_F.CPPTYPE_INT64, _F.CPPTYPE_UINT64})
+_INT32 = frozenset({_F.CPPTYPE_INT32, _F.CPPTYPE_UINT32})
+_FLOATS = frozenset({_F.CPPTYPE_FLOAT, _F.CPPTYPE_DOUBLE})
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
+_FLOAT_MAX = type_checkers._FLOAT_MAX  # noqa: SLF001 - json_format checks the same bound
+
+
+class Fallback(Exception):  # noqa: N818 - a signal, not an error
+    """This value (or message type) needs ``json_format`` itself."""
+
+
+_WELL_KNOWN = frozenset(
+    f"google.protobuf.{name}"
+    for name in [
+        "Any", "Duration", "FieldMask", "Struct", "ListValue", "Value", "Timestamp",
+        "DoubleValue", "FloatValue", "Int64Value", "UInt64Value", "Int32Value",
+        "UInt32Value", "BoolValue", "StringValue", "BytesValue",
+    ]
+)
+
+
+def _well_known(descriptor: Descriptor) -> bool:
+    return descriptor.full_name in _WELL_KNOWN
+
+
+def _special(descriptor: Descriptor) -> bool:
+    return _well_known(descriptor) or bool(descriptor.extension_ranges)
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    return field.message_type is not None and field.message_type.GetOptions().map_entry
+
+
+# -- encoding ---------------------------------------------------------------------------
+
+Encode = Callable[[Any], Any]
+
+
+class Encoders:
+    """Message → JSON-ready data, with one compiled plan per message type."""
+
+    def __init__(
+        self,
+        *,
+        emit_unpopulated: bool,
+        proto_names: bool,
+        pool: descriptor_pool.DescriptorPool | None = None,
+    ) -> None:
+        self._emit = emit_unpopulated
+        self._proto_names = proto_names
+        self._pool = pool
+        # (field name, JSON key, presence, converter); presence None: a float
+        # without presence, which is present when -0.0 (its bits are not zero).
+        self._plans: dict[str, list[tuple[str, str, bool | None, Encode]] | None] = {}
+
+    def encode(self, message: Message) -> dict[str, Any]:
+        """``message`` as a dict; :class:`Fallback` when its type is not covered."""
+        descriptor = message.DESCRIPTOR
+        name = descriptor.full_name
+        if name in self._plans:
+            plan = self._plans[name]
+        else:
+            plan = self._plans[name] = None if _special(descriptor) else self._plan(descriptor)
+        if plan is None:
+            raise Fallback(name)
+        out: dict[str, Any] = {}
+        has = message.HasField
+        for name, key, presence, convert in plan:
+            if presence is True:
+                if has(name):
+                    out[key] = convert(getattr(message, name))
+            else:
+                value = getattr(message, name)
+                if value or self._emit or (presence is None and math.copysign(1.0, value) < 0):
+                    out[key] = convert(value)
+        return out
+
+    def _plan(self, descriptor: Descriptor) -> list[tuple[str, str, bool | None, Encode]]:
+        plan = []
+        for field in descriptor.fields:
+            key = field.name if self._proto_names else field.json_name
+            presence: bool | None = field.has_presence
+            if not presence and not field.is_repeated and field.cpp_type in _FLOATS:
+                presence = None
+            plan.append((field.name, key, presence, self._field(field)))
+        return plan
+
+    def _field(self, field: FieldDescriptor) -> Encode:
+        if _is_map(field):
+            value = self._single(field.message_type.fields_by_name["value"])
+            key_type = field.message_type.fields_by_name["key"].type
+            if key_type == _F.TYPE_BOOL:
+                return lambda m: {("true" if k else "false"): value(v) for k, v in m.items()}
+            return lambda m: {str(k): value(v) for k, v in m.items()}
+        single = self._single(field)
+        if field.is_repeated:
+            return lambda items: [single(v) for v in items]
+        return single
+
+    def _single(self, field: FieldDescriptor) -> Encode:
+        cpp = field.cpp_type
+        if cpp == _F.CPPTYPE_MESSAGE:
+            if _well_known(field.message_type):
+                return self._well_known_field
+            return self.encode
+        if cpp == _F.CPPTYPE_ENUM:
+            return _enum_encoder(field)
+        if cpp in _INT64:
+            return str
+        if cpp == _F.CPPTYPE_FLOAT:
+            return _float32
+        if cpp == _F.CPPTYPE_DOUBLE:
+            return _double
+        if field.type == _F.TYPE_BYTES:
+            return lambda b: base64.b64encode(b).decode("utf-8")
+        return _same
+
+
+    def _well_known_field(self, message: Message) -> Any:
+        return json_format.MessageToDict(
+            message,
+            always_print_fields_with_no_presence=self._emit,
+            preserving_proto_field_name=self._proto_names,
+            descriptor_pool=self._pool,
+        )
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _double(value: float) -> Any:
+    if math.isinf(value) or math.isnan(value):
+        raise Fallback("non-finite")
+    return value
+
+
+def _float32(value: float) -> Any:
+    if math.isinf(value) or math.isnan(value):
+        raise Fallback("non-finite")
+    return type_checkers.ToShortestFloat(value)
+
+
+def _enum_encoder(field: FieldDescriptor) -> Encode:
+    if field.enum_type.full_name == "google.protobuf.NullValue":
+        raise Fallback("NullValue")
+    names = {v.number: v.name for v in field.enum_type.values}
+
+    def encode(number: int) -> str:
+        name = names.get(number)
+        if name is None:
+            raise Fallback("unknown enum number")
+        return name
+
+    return encode
+
+
+# -- decoding ---------------------------------------------------------------------------
+
+
+class Decoders:
+    """JSON data → message, with field lookups cached per message type (of one pool)."""
+
+    def __init__(self, pool: descriptor_pool.DescriptorPool | None = None) -> None:
+        self._pool = pool
+        self._keys: dict[str, dict[str, FieldDescriptor]] = {}
+
+    def decode_into(self, data: dict[str, Any], message: Message) -> None:
+        """Fill ``message`` from ``data`` as json_format would; :class:`Fallback` when unsure.
+
+        ``message`` may be partly filled when Fallback is raised: use a fresh one.
+        """
+        try:
+            self._decode(data, message)
+        except (ValueError, TypeError, json_format.ParseError) as exc:
+            raise Fallback(str(exc)) from None
+
+    def _fields(self, descriptor: Descriptor) -> dict[str, FieldDescriptor]:
+        found = self._keys.get(descriptor.full_name)
+        if found is None:
+            if _special(descriptor):
+                raise Fallback(descriptor.full_name)
+            found = {f.name: f for f in descriptor.fields}
+            found.update({f.json_name: f for f in descriptor.fields})
+            self._keys[descriptor.full_name] = found
+        return found
+
+    def _decode(self, data: dict[str, Any], message: Message) -> None:
+        keys = self._fields(message.DESCRIPTOR)
+        oneofs: set[str] = set()
+        for key, value in data.items():
+            field = keys.get(key)
+            if field is None or value is None:
+                raise Fallback(key)
+            if field.containing_oneof is not None:
+                if field.containing_oneof.name in oneofs:
+                    raise Fallback(key)
+                oneofs.add(field.containing_oneof.name)
+            if field.is_repeated:
+                self._repeated(message, field, value)
+            elif field.cpp_type == _F.CPPTYPE_MESSAGE:
+                self._message(getattr(message, field.name), field, value)
+            else:
+                setattr(message, field.name, _scalar(field, value))
+
+    def _message(self, sub: Message, field: FieldDescriptor, value: Any) -> None:
+        sub.SetInParent()
+        if _well_known(field.message_type):
+            json_format.ParseDict(value, sub, descriptor_pool=self._pool)
+            return
+        if type(value) is not dict:
+            raise Fallback(field.name)
+        self._decode(value, sub)
+
+    def _repeated(self, message: Message, field: FieldDescriptor, value: Any) -> None:
+        if type(value) is not list or _is_map(field):
+            raise Fallback(field.name)
+        target = getattr(message, field.name)
+        if field.cpp_type != _F.CPPTYPE_MESSAGE:
+            target.extend([_scalar(field, item) for item in value])
+            return
+        if _special(field.message_type):
+            raise Fallback(field.name)
+        for item in value:
+            if type(item) is not dict:
+                raise Fallback(field.name)
+            self._decode(item, target.add())
+
+
+def _scalar(field: FieldDescriptor, value: Any) -> Any:
+    cpp = field.cpp_type
+    kind = type(value)
+    if cpp == _F.CPPTYPE_STRING and field.type == _F.TYPE_STRING and kind is str:
+        return value
+    if cpp == _F.CPPTYPE_BOOL and kind is bool:
+        return value
+    if cpp in _INT32 or cpp in _INT64:
+        if kind is int:
+            return value
+        if kind is str and cpp in _INT64 and _INTEGER_TEXT.fullmatch(value):
+            return int(value)
+    if cpp == _F.CPPTYPE_DOUBLE and (kind is float or kind is int):
+        return value
+    if cpp == _F.CPPTYPE_FLOAT and (kind is float or kind is int) and -_FLOAT_MAX <= value <= _FLOAT_MAX:
+        return value
+    if cpp == _F.CPPTYPE_ENUM and kind is str:
+        found = field.enum_type.values_by_name.get(value)
+        if found is not None:
+            return found.number
+    raise Fallback(field.name)
