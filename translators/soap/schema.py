@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from translators.soap.simple import DecimalMode, SimpleType
-from translators.soap.xsdmodel import TEXT, ComplexType, Field, FieldType
+from translators.soap.xsdmodel import TEXT, Choice, ComplexType, Field, FieldType
 
 __all__ = ["DIALECT", "request_schema", "response_schema", "signature"]
 
@@ -73,6 +73,9 @@ class _Builder:
         if required:
             schema["required"] = required
         schema["additionalProperties"] = model.open or not self.request
+        choices = [_choice(c) for c in model.choices] if self.request else []
+        if choices:
+            schema["allOf"] = choices
         if model.label != "object":
             schema["description"] = model.label
         return schema
@@ -92,6 +95,14 @@ class _Builder:
         if f.max_occurs is not None:
             array["maxItems"] = f.max_occurs
         return array
+
+
+def _choice(choice: Choice) -> dict[str, Any]:
+    """An xs:choice: exactly one branch (or none, when optional) has its keys present."""
+    present = [{"required": list(branch)} for branch in choice.branches]
+    if choice.required:
+        return {"oneOf": present}
+    return {"oneOf": [*present, {"not": {"anyOf": present}}]}
 
 
 def _unique(name: str, taken: dict[str, Any]) -> str:

@@ -49,3 +49,29 @@ async def test_the_response_schema_marks_arrays_as_always_present(ops: dict[str,
 async def test_the_signature_lists_inputs_and_outputs(ops: dict[str, Any]) -> None:
     assert ops["Pick"].extra["signature"] == "Pick(byId?: xsd:int, byName?: xsd:string) -> (found: xsd:string)"
     assert ops["Measure"].extra["signature"] == "Measure(MeasureRequest: tns:Circle) -> (Area: xsd:double)"
+
+
+async def test_a_choice_is_published_as_one_of_its_branches(ops: dict[str, Any]) -> None:
+    schema = ops["Pick"].request_schema
+    assert schema["allOf"] == [{"oneOf": [{"required": ["byId"]}, {"required": ["byName"]}]}]
+    optional = ops["Echo"].request_schema["$defs"]["Shape"]["allOf"][0]["oneOf"]
+    assert optional[-1] == {"not": {"anyOf": [{"required": ["circle"]}, {"required": ["square"]}]}}
+
+
+async def test_real_requests_and_responses_validate_against_the_published_schemas(
+    make_translator: MakeTranslator, scripted: Scripted
+) -> None:
+    from jsonschema import Draft202012Validator
+
+    from tests.translators.soap.conftest import call
+    from tests.translators.soap.test_translator import FULL_SHAPE
+
+    translator = await make_translator(wsdl=str(WSDL / "test" / "shapes.wsdl"), address=f"{scripted.url}/shapes")
+    echo = translator.operation("Echo")
+    for schema in (echo.request_schema, echo.response_schema):
+        Draft202012Validator.check_schema(schema)
+    request = {"shape": FULL_SHAPE}
+    Draft202012Validator(echo.request_schema).validate(request)
+    Draft202012Validator(echo.response_schema).validate(await call(translator, "Echo", request))
+    assert not Draft202012Validator(echo.request_schema).is_valid({"shape": {"id": "1"}})
+    assert not Draft202012Validator(translator.operation("Pick").request_schema).is_valid({"byId": 1, "byName": "x"})
