@@ -107,6 +107,8 @@ class SimpleType:
             return [self.item.to_json(part, decimal_as) for part in (text or "").split()]
         if not text:
             return "" if self.name in _EMPTY_IS_STRING else None
+        if self.kind == "string":
+            return text  # xs:string keeps its whitespace (XML Schema Part 2 §4.3.6)
         return _READERS[self.kind](text.strip(), decimal_as)
 
     # -- JSON -> XML text -----------------------------------------------------

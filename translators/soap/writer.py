@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from lxml import etree
 
 from gateway.errors import InvalidArguments
 from translators.soap.simple import SimpleType, TypeMismatch
-from translators.soap.xsdmodel import TEXT, ComplexType, Field
+from translators.soap.xsdmodel import ATTR, TEXT, ComplexType, Field
 
 __all__ = ["MAX_ERRORS", "XSI", "write_arguments"]
 
@@ -33,6 +34,9 @@ SOAP_ENC = "http://schemas.xmlsoap.org/soap/encoding/"
 _NIL = f"{{{XSI}}}nil"
 _XSI_TYPE = f"{{{XSI}}}type"
 _MISSING: Any = object()
+# Characters XML 1.0 cannot carry at all (§2.2), not even as references.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NCNAME = re.compile(r"[A-Za-z_\u00c0-\ufffd][\w.\-\u00b7\u00c0-\ufffd]*")
 
 
 @dataclass(slots=True)
@@ -82,7 +86,7 @@ def _write_object(node: etree._Element, model: ComplexType, value: dict[str, Any
     for element in model.elements:
         _write_field(node, element, value.get(element.key, _MISSING), _join(path, element.key), ctx)
     if model.open:
-        _write_extra(node, model, value)
+        _write_extra(node, model, value, path, ctx)
 
 
 def _check_keys(model: ComplexType, value: dict[str, Any], path: str, ctx: _Context) -> None:
@@ -155,7 +159,7 @@ def _write_element(node: etree._Element, f: Field, value: Any, path: str, ctx: _
         child.set(_NIL, "true")
         return
     if f.type is None:
-        _write_any(child, value)
+        _write_any(child, value, path, ctx)
     elif isinstance(f.type, SimpleType):
         child.text = _simple_text(f.type, value, path, ctx)
         if ctx.encoded:
@@ -183,41 +187,63 @@ def _write_array(node: etree._Element, item: Field, value: Any, path: str, ctx: 
 
 def _simple_text(st: SimpleType, value: Any, path: str, ctx: _Context) -> str | None:
     try:
-        return st.to_text(value, lenient=bool(ctx.lenient) and _dotted(path) in ctx.lenient)
+        text = st.to_text(value, lenient=bool(ctx.lenient) and _dotted(path) in ctx.lenient)
     except TypeMismatch as exc:
         ctx.fail(path, st.xsd, str(exc))
         return None
+    return _xml_text(text, path, st.xsd, ctx)
 
 
-def _write_extra(node: etree._Element, model: ComplexType, value: dict[str, Any]) -> None:
-    """Keys an open type (xs:any) does not declare become unqualified elements."""
+def _xml_text(text: str, path: str, expected: str, ctx: _Context) -> str | None:
+    bad = _NOT_XML.search(text)
+    if bad is None:
+        return text
+    ctx.fail(path, expected, f"contains U+{ord(bad.group()):04X}, which XML 1.0 cannot carry")
+    return None
+
+
+def _write_extra(node: etree._Element, model: ComplexType, value: dict[str, Any], path: str,
+                 ctx: _Context) -> None:  # fmt: skip
+    """Keys an open type (xs:any) does not declare become unqualified elements or attributes."""
     for key, item in value.items():
-        if key in model.by_key or key == TEXT or not _is_name(key):
-            continue
+        if key not in model.by_key and key != TEXT:
+            _write_named(node, key, item, _join(path, key), ctx)
+
+
+def _write_named(node: etree._Element, key: str, item: Any, path: str, ctx: _Context) -> None:
+    name = key[1:] if key.startswith(ATTR) else key
+    if not _is_name(name):
+        ctx.fail(path, "an XML name", "this key cannot be an XML element or attribute name")
+    elif key.startswith(ATTR):
+        text = _xml_text(_plain(item), path, "xsd:anySimpleType", ctx)
+        if text is not None:
+            node.set(name, text)
+    else:
         for entry in item if isinstance(item, list) else [item]:
-            _write_any(etree.SubElement(node, key), entry)
+            _write_any(etree.SubElement(node, key), entry, path, ctx)
 
 
-def _write_any(node: etree._Element, value: Any) -> None:
+def _write_any(node: etree._Element, value: Any, path: str, ctx: _Context) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
-            if _is_name(key):
-                for entry in item if isinstance(item, list) else [item]:
-                    _write_any(etree.SubElement(node, key), entry)
+            if key == TEXT:
+                node.text = _xml_text(_plain(item), _join(path, key), "xsd:anySimpleType", ctx)
+            else:
+                _write_named(node, key, item, _join(path, key), ctx)
     elif value is None:
         node.set(_NIL, "true")
-    elif isinstance(value, bool):
-        node.text = "true" if value else "false"
     else:
-        node.text = str(value)
+        node.text = _xml_text(_plain(value), path, "xsd:anyType", ctx)
 
 
-def _is_name(key: str) -> bool:
-    try:
-        etree.QName(key)
-    except ValueError:
-        return False
-    return not key.startswith(("@", "#"))
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _is_name(name: str) -> bool:
+    return _NCNAME.fullmatch(name) is not None
 
 
 def _xsi_name(node: etree._Element, st: SimpleType) -> str:
