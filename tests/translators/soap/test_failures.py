@@ -229,3 +229,13 @@ async def test_a_one_way_style_empty_202_is_an_empty_object_only_for_one_way_ope
     answer.status, answer.body = 202, b""
     error = await failure(translator)
     assert error.http_status == 502 and "empty body" in error.detail
+
+
+async def test_the_upstream_serves_again_after_a_call_timed_out(canned: tuple[SoapTranslator, Canned]) -> None:
+    translator, answer = canned
+    answer.delay, answer.body = 30, ping_reply()
+    deadline = asyncio.get_running_loop().time() + 0.2
+    assert (await failure(translator, deadline=deadline)).http_status == 504
+    answer.delay = 0
+    reply = await translator.handle(make_call(translator.operation("Ping"), body=b"{}"))
+    assert reply.json == {"at": "2024-05-06T07:08:09Z"}
