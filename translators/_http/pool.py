@@ -22,6 +22,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from translators._http._connection import Connection, StaleConnection
+from translators._http._deadlines import Deadlines
 from translators._http._head import encode_head
 from translators._http.errors import ConnectError, ConnectTimeout, PoolTimeout, ReadTimeout
 from translators._http.response import HttpResponse
@@ -72,6 +73,7 @@ class HttpPool:
         self._waiters: deque[asyncio.Future[Connection | None]] = deque()
         self._open = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._deadlines: Deadlines | None = None
         self._sweeper: asyncio.TimerHandle | None = None
         self._closed = False
         self._factory = partial(Connection, self)
@@ -110,11 +112,11 @@ class HttpPool:
         head, chunked = encode_head(method, target, self._host_header, headers, length, streamed)
         loop = self._loop
         if loop is None:
-            loop = self._loop = asyncio.get_running_loop()
+            loop = self._bind_loop()
         deadline = None if timeout is None else loop.time() + timeout
         for fresh in (False, True):
             conn = (None if fresh else self._pop_idle()) or await self._acquire(deadline, fresh=fresh)
-            resp = HttpResponse(conn, loop, timeout, method == "HEAD")
+            resp = HttpResponse(conn, loop, self._deadlines, timeout, method == "HEAD")  # type: ignore[arg-type]
             if streamed:
                 conn.send(resp, head, None)
                 await self._send_stream(conn, resp, body, chunked, deadline)  # type: ignore[arg-type]
@@ -130,6 +132,11 @@ class HttpPool:
                 if streamed or fresh:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop = asyncio.get_running_loop()
+        self._deadlines = Deadlines(loop)
+        return loop
 
     async def aclose(self) -> None:
         """Close idle connections now, busy ones when their response ends."""

@@ -19,6 +19,7 @@ from translators._http.errors import HttpError, ReadTimeout, ResponseTooLarge
 
 if TYPE_CHECKING:
     from translators._http._connection import Connection
+    from translators._http._deadlines import Deadlines
 
 __all__ = ["HttpResponse"]
 
@@ -35,18 +36,25 @@ class HttpResponse:
 
     __slots__ = (
         "status", "reason", "headers",
-        "_conn", "_loop", "_timeout", "_chunks", "_buffered",
+        "_conn", "_loop", "_deadlines", "deadline", "_timeout", "_chunks", "_buffered",
         "_head_done", "_done", "_error", "_waiter", "_head_only", "_framed", "_got_bytes",
     )
 
     def __init__(
-        self, conn: Connection, loop: asyncio.AbstractEventLoop, timeout: float | None, head_only: bool
+        self,
+        conn: Connection,
+        loop: asyncio.AbstractEventLoop,
+        deadlines: Deadlines,
+        timeout: float | None,
+        head_only: bool,
     ) -> None:
         self.status = 0
         self.reason = ""
         self.headers: list[tuple[str, str]] = []
         self._conn: Connection | None = conn
         self._loop = loop
+        self._deadlines = deadlines
+        self.deadline = 0.0  # of the current wait, when it has one
         self._timeout = timeout
         self._chunks: list[bytes] = []
         self._buffered = 0
@@ -120,9 +128,10 @@ class HttpResponse:
 
     async def _wait(self, deadline: float | None) -> None:
         """Sleep until the connection reports progress; abort on timeout or cancel."""
-        loop = self._loop
-        waiter = self._waiter = loop.create_future()
-        timer = None if deadline is None else loop.call_at(deadline, _expire, waiter)
+        waiter = self._waiter = self._loop.create_future()
+        if deadline is not None:
+            self.deadline = deadline
+            self._deadlines.add(self)
         try:
             await waiter
         except BaseException:
@@ -130,8 +139,14 @@ class HttpResponse:
             raise
         finally:
             self._waiter = None
-            if timer is not None:
-                timer.cancel()
+            if deadline is not None:
+                self._deadlines.discard(self)
+
+    def expire(self) -> None:
+        """The current wait's deadline passed (called by :class:`Deadlines`)."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(ReadTimeout("no response from the server within the timeout"))
 
     def _release(self) -> None:
         conn = self._conn
@@ -157,7 +172,3 @@ class HttpResponse:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(ReadTimeout("no response from the server within the timeout"))
