@@ -257,6 +257,15 @@ class Translator(abc.ABC):
                 return op
         raise UnknownOperation(f"upstream '{self.name}' has no operation '{ref}'")
 
+    def prepare_route(self, options: Mapping[str, Any]) -> None:
+        """Check a route's ``options`` once, at start-up; raise ``ValueError`` to refuse them.
+
+        A translator that takes route options (e.g. ``rest``'s ``xml``) prepares
+        what it needs here; :attr:`Call.route_options` is the same mapping.
+        """
+        if options:
+            raise ValueError(f"'{self.type_name or self.name}' upstreams take no route options")
+
     @abc.abstractmethod
     async def handle(self, call: Call) -> Reply:
         """Perform one call. Raise only :mod:`gateway.errors` exceptions."""

@@ -106,10 +106,11 @@ def _endpoints(config: Config, translators: Mapping[str, Translator]) -> list[En
     for index, route in enumerate(config.routes):
         translator = translators[route.upstream]
         try:
+            translator.prepare_route(route.options)
             named = _named_operation(route, translator)
             ops = translator.operations() if route.prefix is not None else []
             endpoints += endpoints_for_route(index, route, ops, named)
-        except (GatewayError, TemplateError) as exc:
+        except (GatewayError, TemplateError, ValueError) as exc:
             errors.append(f"routes[{index}]: {_reason(exc)}")
     if errors:
         raise StartupError(errors)

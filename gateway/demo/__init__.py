@@ -22,7 +22,12 @@ __all__ = ["BACKENDS", "DEMO_CONFIG", "run_demo"]
 DEMO_CONFIG = Path(__file__).with_name("demo.yaml")
 
 #: Demo backend modules, started in this order.
-BACKENDS: tuple[str, ...] = ("gateway.demo.rest_backend", "gateway.demo.soap_backend", "gateway.demo.grpc_backend")
+BACKENDS: tuple[str, ...] = (
+    "gateway.demo.rest_backend",
+    "gateway.demo.xml_backend",
+    "gateway.demo.soap_backend",
+    "gateway.demo.grpc_backend",
+)
 
 
 def run_demo(host: str = "127.0.0.1", port: int = 8080) -> int:
