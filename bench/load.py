@@ -42,7 +42,8 @@ def lua_script(spec: LoadSpec) -> str:
     if spec.body:
         lines.append(f"wrk.body = {_lua_string(spec.body.decode())}")
     for name, value in spec.headers:
-        lines.append(f"wrk.headers[{_lua_string(name)}] = {_lua_string(value)}")
+        # The spaces matter: "t[[=[k]=]]" would open a Lua long string, not index t.
+        lines.append(f"wrk.headers[ {_lua_string(name)} ] = {_lua_string(value)}")
     return "\n".join(lines) + "\n"
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sanic import Request
@@ -35,12 +36,24 @@ from gateway.plugin import ANONYMOUS, Consumer
 if TYPE_CHECKING:
     from gateway.config import Config, RouteConfig
     from gateway.pipeline import Exchange
+    from gateway.routing import Endpoint
 
 __all__ = ["AuthGate", "AuthUnavailable"]
 
 log = logging.getLogger("rosetta.auth")
 
 _METHOD_ORDER = ("jwt", "api_key", "mtls")
+
+
+@dataclass(frozen=True, slots=True)
+class _RoutePlan:
+    """What the gate checks on one route, worked out once at start-up."""
+
+    open: bool  # auth: none
+    accepted: tuple[str, ...]
+    scopes: frozenset[str]
+    roles: frozenset[str]
+    policies: tuple[LoadedPolicy, ...] = ()
 
 
 class AuthUnavailable(ServiceUnavailable):
@@ -72,7 +85,7 @@ class AuthGate:
         self._jwt = JwtVerifier(settings.jwt, self._consumers) if settings.jwt else None
         self._key_header = settings.api_keys.header if settings.api_keys else "X-API-Key"
         self._default = tuple(m for m in _METHOD_ORDER if m in self.methods)
-        self._route_policies: list[tuple[LoadedPolicy, ...]] = []
+        self._plans: list[_RoutePlan] = []
         #: Request headers that carry caller credentials or identity: never forwarded as-is.
         self.credential_headers: frozenset[str] = frozenset(
             {"authorization", self._key_header.lower(), *(h.lower() for h in IDENTITY_HEADERS)}
@@ -95,7 +108,8 @@ class AuthGate:
 
         errors = self._config_errors()
         try:
-            self._route_policies = load_route_policies(self._routes, self.settings.policies)
+            policies = load_route_policies(self._routes, self.settings.policies)
+            self._plans = [self._plan(r, p) for r, p in zip(self._routes, policies, strict=True)]
         except PolicyLoadError as exc:
             errors += exc.errors
         if not errors and self._jwt is not None:
@@ -113,22 +127,35 @@ class AuthGate:
 
     async def authenticate(self, exchange: Exchange) -> Consumer:
         """The consumer behind the request, or :class:`Unauthorized` / ``Forbidden``."""
-        route = exchange.endpoint.route
-        if route.auth == "none":
+        plan = self._plan_for(exchange.endpoint)
+        if plan.open:
             consumer = ANONYMOUS
         else:
-            accepted = self._accepted(route)
-            consumer = exchange.consumer = await self._identify(exchange.request, accepted)
-            self._authorize(route, consumer)  # a refusal is logged with the consumer it refused
-        if self._route_policies:
-            await self._check_policies(exchange, consumer)
+            consumer = exchange.consumer = await self._identify(exchange.request, plan.accepted)
+            self._authorize(plan, consumer)  # a refusal is logged with the consumer it refused
+        if plan.policies:
+            await self._check_policies(plan.policies, exchange, consumer)
         return consumer
 
-    def _accepted(self, route: RouteConfig) -> tuple[str, ...]:
+    def _plan_for(self, endpoint: Endpoint) -> _RoutePlan:
+        index = endpoint.route_index
+        if index < len(self._plans):
+            return self._plans[index]
+        return self._plan(endpoint.route, ())  # a gate built without its routes
+
+    def _plan(self, route: RouteConfig, policies: tuple[LoadedPolicy, ...]) -> _RoutePlan:
         if route.auth is None:
-            return self._default
-        wanted = (route.auth,) if isinstance(route.auth, str) else route.auth
-        return tuple(m for m in wanted if m in self.methods)
+            accepted = self._default
+        else:
+            wanted = (route.auth,) if isinstance(route.auth, str) else route.auth
+            accepted = tuple(m for m in wanted if m in self.methods)
+        return _RoutePlan(
+            open=route.auth == "none",
+            accepted=accepted,
+            scopes=frozenset(route.scopes),
+            roles=frozenset(route.roles),
+            policies=policies,
+        )
 
     async def _identify(self, request: Request, accepted: tuple[str, ...]) -> Consumer:
         for method in accepted:
@@ -179,13 +206,13 @@ class AuthGate:
             )
         return self._consumers.consumer(consumer_id, "mtls")
 
-    def _authorize(self, route: RouteConfig, consumer: Consumer) -> None:
-        if not consumer.scopes.issuperset(route.scopes):
-            scope = " ".join(route.scopes)
+    def _authorize(self, plan: _RoutePlan, consumer: Consumer) -> None:
+        if not plan.scopes <= consumer.scopes:
+            scope = " ".join(sorted(plan.scopes))
             headers = self._scope_challenge(scope) if consumer.method == "jwt" else None
             raise Forbidden(f"this route needs the scopes: {scope}", headers=headers)
-        if route.roles and consumer.roles.isdisjoint(route.roles):
-            raise Forbidden(f"this route needs one of the roles: {', '.join(route.roles)}")
+        if plan.roles and plan.roles.isdisjoint(consumer.roles):
+            raise Forbidden(f"this route needs one of the roles: {', '.join(sorted(plan.roles))}")
 
     def _challenge(self, accepted: tuple[str, ...], error: str | None = None) -> dict[str, str]:
         realm = self.settings.realm
@@ -201,10 +228,9 @@ class AuthGate:
         realm = self.settings.realm
         return {"WWW-Authenticate": f'Bearer realm="{realm}", error="insufficient_scope", scope="{scope}"'}
 
-    async def _check_policies(self, exchange: Exchange, consumer: Consumer) -> None:
-        policies = self._route_policies[exchange.endpoint.route_index]
-        if not policies:
-            return
+    async def _check_policies(
+        self, policies: tuple[LoadedPolicy, ...], exchange: Exchange, consumer: Consumer
+    ) -> None:
         request = self._policy_request(exchange)
         for loaded in policies:
             try:

@@ -142,9 +142,9 @@ class JwtVerifier:
         return consumer
 
     async def _verified_claims(self, token: str) -> dict[str, Any]:
-        header = jwt.get_unverified_header(token)
-        unverified = jwt.decode(token, options={"verify_signature": False})
-        iss, alg, kid = unverified.get("iss"), header.get("alg"), header.get("kid")
+        unverified = jwt.api_jwt.decode_complete(token, options={"verify_signature": False})
+        header, payload = unverified["header"], unverified["payload"]
+        iss, alg, kid = payload.get("iss"), header.get("alg"), header.get("kid")
         issuer = self._issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None or alg not in issuer.settings.algorithms:
             raise InvalidToken("unknown issuer or algorithm not allowed")

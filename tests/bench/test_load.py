@@ -40,7 +40,7 @@ def test_a_lua_script_carries_method_headers_and_a_body_verbatim() -> None:
     script = lua_script(LoadSpec("POST", body, (("Content-Type", "application/json"),)))
     assert 'wrk.method = "POST"' in script
     assert 'wrk.body = [==[{"a": "]] ]=] tricky"}]==]' in script
-    assert 'wrk.headers[[=[Content-Type]=]] = [=[application/json]=]' in script
+    assert 'wrk.headers[ [=[Content-Type]=] ] = [=[application/json]=]' in script
 
 
 def test_the_payload_is_one_kilobyte_of_json() -> None:
