@@ -69,9 +69,7 @@ def soap(h: Harness) -> None:
         return
     backend = soap_backend(h)
     gateway = h.rosetta(soap_config(backend))
-    # No Content-Type: Rosetta reads a bodied POST as JSON anyway, and bench/load.py's Lua
-    # for header names (wrk.headers[[=[...]=]]) parses as a call, not an index.
-    spec = LoadSpec(method="POST", body=REQUEST)
+    spec = LoadSpec(method="POST", body=REQUEST, headers=(("Content-Type", "application/json"),))
 
     direct = zeep_row(h, "zeep AsyncClient, default transport", backend, pooled=False)
     zeep_pool = zeep_row(h, "zeep AsyncClient on Rosetta's pool", backend, pooled=True)
