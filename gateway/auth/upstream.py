@@ -22,6 +22,7 @@ a caller can never pose as another consumer by sending ``X-Consumer-ID``.
 from __future__ import annotations
 
 import base64
+import ssl
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated
@@ -29,7 +30,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, model_validator
 
-from gateway.auth.tls import UpstreamTls
+from gateway.auth.tls import UpstreamTls, client_ssl_context
 
 if TYPE_CHECKING:
     from gateway.plugin import Consumer
@@ -40,6 +41,7 @@ __all__ = [
     "HeaderCredential",
     "UpstreamAuth",
     "outgoing_headers",
+    "upstream_ssl_context",
     "with_upstream_auth",
 ]
 
@@ -137,6 +139,13 @@ def with_upstream_auth(
     replaced = upstream_auth.replaced
     kept = [(k, v) for k, v in headers if k.lower() not in replaced]
     return kept + outgoing_headers(upstream_auth, consumer)
+
+
+def upstream_ssl_context(upstream_auth: UpstreamAuth | None) -> ssl.SSLContext | None:
+    """The TLS context for ``auth.tls`` (private CA, client certificate); ``None``: the defaults."""
+    if upstream_auth is None or upstream_auth.tls is None:
+        return None
+    return client_ssl_context(upstream_auth.tls)
 
 
 def _header_value_ok(value: str) -> bool:

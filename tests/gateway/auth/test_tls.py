@@ -12,7 +12,8 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from gateway.auth.tls import UpstreamTls, client_ssl_context
+from gateway.auth.tls import UpstreamTls
+from gateway.auth.upstream import UpstreamAuth, upstream_ssl_context
 from gateway.testing import free_port, serve_gateway
 from tests.gateway.auth.certs import issue, make_ca
 from tests.gateway.auth.helpers import ECHO, FAKE, assert_problem
@@ -115,7 +116,8 @@ async def test_required_client_certificates_refuse_a_client_without_one(pki):
 
 async def test_an_upstream_tls_context_trusts_a_private_ca_and_presents_a_client_certificate(pki):
     cert, key = pki["acme"]
-    context = client_ssl_context(UpstreamTls(ca_file=pki["ca"], cert_file=cert, key_file=key))
+    context = upstream_ssl_context(UpstreamAuth(tls=UpstreamTls(ca_file=pki["ca"], cert_file=cert, key_file=key)))
+    assert context is not None and upstream_ssl_context(UpstreamAuth(bearer="b")) is None
     async with serve_gateway(tls_config(pki, "required")) as url, httpx.AsyncClient(verify=context) as c:
         response = await c.post(f"{url}/rx/Echo", json={})
     assert response.json()["consumer"] == "acme"
