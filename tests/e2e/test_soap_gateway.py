@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 import pytest_asyncio
 
+from gateway.config import build_config
 from gateway.demo import soap_backend
+from gateway.runtime import StartupError, build_runtime
 from gateway.testing import serve_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,3 +103,12 @@ async def test_a_backend_answering_html_is_a_502_problem(gateway: httpx.AsyncCli
     reply = await gateway.post("/v1/broken/GetDrug", json={"code": "AMX500"})
     assert reply.status_code == 502 and reply.json()["type"] == "urn:rosetta:problem:upstream-protocol"
     assert "Traceback" not in reply.text
+
+
+async def test_a_wsdl_that_does_not_parse_stops_start_up_naming_the_upstream_and_file(tmp_path: Path) -> None:
+    wsdl = tmp_path / "broken.wsdl"
+    wsdl.write_text("<wsdl:definitions xmlns:wsdl='http://schemas.xmlsoap.org/wsdl/'>")
+    config = build_config({"upstreams": {"legacy": {"type": "soap", "wsdl": "broken.wsdl"}}}, tmp_path)
+    with pytest.raises(StartupError) as caught:
+        await build_runtime(config)
+    assert caught.value.errors[0].startswith(f"upstreams.legacy: cannot load WSDL {wsdl}: ")
