@@ -135,9 +135,27 @@ def config_errors(config: Config) -> list[str]:
     errors = []
     if limits.default_plan is not None and limits.default_plan not in limits.plans:
         errors.append(f"limits.default_plan: no plan named '{limits.default_plan}' under limits.plans")
+    errors += _consumer_errors(config)
     route_limits = any(route.rate_limit for route in config.routes)
     if config.server.workers > 1 and not limits.shared and limits.limits_anything(route_limits):
         errors.append(workers_message(config.server.workers))
+    return errors
+
+
+def _consumer_errors(config: Config) -> list[str]:
+    """Plans and rate strings the consumers under ``auth`` name, checked against ``limits``."""
+    errors = []
+    for i, consumer in enumerate(config.auth.all_consumers()):
+        where = f"auth.consumers[{i}]"
+        if consumer.plan is not None and consumer.plan not in config.limits.plans:
+            errors.append(f"{where}.plan: no plan named '{consumer.plan}' under limits.plans")
+        for key in ("rate_limit", "quota"):
+            value = getattr(consumer, key)
+            try:
+                if value is not None:
+                    check_rate(value)
+            except ValueError as exc:
+                errors.append(f"{where}.{key}: {exc}")
     return errors
 
 

@@ -1,8 +1,9 @@
 """A route's fallback: another route or upstream that answers while the primary cannot.
 
 It takes over when the primary upstream's breaker is open, when the upstream
-is unreachable (connect error, gRPC UNAVAILABLE) and when it answers 503 —
-never after a timeout or another failure, which may have had effects. The
+is unreachable (connect error, gRPC UNAVAILABLE) and, for idempotent calls,
+when it answers 503 — never after a timeout or another failure, which may
+have had effects. The
 response then carries ``Rosetta-Fallback: route=/v1/rx`` (or
 ``upstream=<name>``). The fallback skips auth and rate limits (the call
 passed them on its own route) but goes through its upstream's guard.
@@ -28,10 +29,14 @@ __all__ = ["FALLBACK_HEADER", "Fallback", "takes_over"]
 FALLBACK_HEADER = "Rosetta-Fallback"
 
 
-def takes_over(outcome: Reply | GatewayError) -> bool:
-    """Whether this outcome of the primary hands the call to the fallback."""
+def takes_over(outcome: Reply | GatewayError, idempotent: bool) -> bool:
+    """Whether this outcome of the primary hands the call to the fallback.
+
+    A call that was surely not sent (breaker open, upstream unreachable) may
+    always go elsewhere; after a 503 reply only an idempotent one may.
+    """
     if isinstance(outcome, Reply):
-        return outcome.status == 503
+        return idempotent and outcome.status == 503
     from gateway.resilience.guard import CircuitOpen
 
     if isinstance(outcome, CircuitOpen):

@@ -30,6 +30,7 @@ from gateway.resilience.cache import (
 )
 from gateway.resilience.fallback import FALLBACK_HEADER, Fallback, takes_over
 from gateway.resilience.guard import UpstreamGuard, discard
+from gateway.resilience.retry import is_idempotent
 
 if TYPE_CHECKING:
     from gateway.config import Config, RouteConfig
@@ -74,13 +75,14 @@ class Resilience:
         if fallback is None:
             return await guard.call(translator, call)
         await call.read_body()  # the fallback may need to send it again
+        idempotent = is_idempotent(call)
         try:
             reply = await guard.call(translator, call)
         except GatewayError as exc:
-            if not takes_over(exc):
+            if not takes_over(exc, idempotent):
                 raise
             return await self._fall_back(x, fallback, call, exc)
-        if not takes_over(reply):
+        if not takes_over(reply, idempotent):
             return reply
         return await self._fall_back(x, fallback, call, reply)
 

@@ -137,7 +137,7 @@ class CacheSettings(BaseModel):
 
 def config_errors(config: Config) -> list[str]:
     """Fallback references that point nowhere, as ``path: message`` lines."""
-    templates = {route.template for route in config.routes}
+    templates = {route.template: route for route in config.routes}
     errors = []
     for i, route in enumerate(config.routes):
         fallback = route.fallback
@@ -149,4 +149,7 @@ def config_errors(config: Config) -> list[str]:
             errors.append(f"routes[{i}].fallback.route: no route with prefix or path '{fallback.route}'")
         if fallback.route == route.template or fallback.upstream == route.upstream:
             errors.append(f"routes[{i}].fallback: a route cannot fall back to itself")
+        target = templates.get(fallback.route or "")
+        if target is not None and route.path is not None and target.prefix is not None:
+            errors.append(f"routes[{i}].fallback.route: a path route falls back to a path route or an upstream")
     return errors

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +40,8 @@ ERROR_TABLE: tuple[tuple[type[BaseException], str], ...] = (
     (rx.ResponseError, "refused the command"),
     (rx.RedisClusterException, "cluster is not usable"),
     (rx.RedisError, "failed"),
+    (rx.ChildDeadlockedError, "client was inherited across a fork"),
+    (rx.IncorrectPolicyType, "client is misconfigured"),
     (OSError, "is unreachable"),
 )
 
@@ -74,6 +77,8 @@ class RedisStorage:
             "socket_connect_timeout": self.timeout,
             "retry": Retry(NoBackoff(), 0),
             "decode_responses": False,
+            # CLIENT LIST then shows which gateway process holds which connection.
+            "client_name": f"rosetta-limits-{os.getpid()}",
         }
 
     def connect(self) -> Any:

@@ -1,0 +1,49 @@
+"""The client IP: the peer, unless a trusted proxy forwarded the call."""
+
+from ipaddress import ip_network
+
+from gateway.limits.clientip import client_ip, forwarded_for
+
+PROXIES = (ip_network("10.0.0.0/8"), ip_network("::1/128"))
+
+
+def test_without_trusted_proxies_the_peer_is_the_client_whatever_headers_say():
+    assert client_ip("203.0.113.9", [("X-Forwarded-For", "1.2.3.4")], ()) == "203.0.113.9"
+
+
+def test_an_untrusted_peer_cannot_set_its_address_by_header():
+    assert client_ip("203.0.113.9", [("X-Forwarded-For", "1.2.3.4")], PROXIES) == "203.0.113.9"
+
+
+def test_a_trusted_proxy_names_the_client_in_x_forwarded_for():
+    assert client_ip("10.0.0.5", [("X-Forwarded-For", "203.0.113.9")], PROXIES) == "203.0.113.9"
+
+
+def test_addresses_the_caller_wrote_left_of_the_proxy_hop_are_ignored():
+    headers = [("X-Forwarded-For", "6.6.6.6, 203.0.113.9, 10.0.0.7")]
+    assert client_ip("10.0.0.5", headers, PROXIES) == "203.0.113.9"
+
+
+def test_repeated_x_forwarded_for_headers_are_one_list():
+    headers = [("X-Forwarded-For", "6.6.6.6"), ("x-forwarded-for", "203.0.113.9")]
+    assert client_ip("10.0.0.5", headers, PROXIES) == "203.0.113.9"
+
+
+def test_forwarded_wins_over_x_forwarded_for():
+    headers = [
+        ("X-Forwarded-For", "198.51.100.1"),
+        ("Forwarded", 'for=192.0.2.60;proto=http;by=203.0.113.43, for="[2001:db8:cafe::17]:4711"'),
+    ]
+    assert client_ip("::1", headers, PROXIES) == "2001:db8:cafe::17"
+
+
+def test_forwarded_for_strips_quotes_ports_and_brackets():
+    assert forwarded_for([("Forwarded", 'For="192.0.2.43:47011", for=unknown')]) == ["192.0.2.43", "unknown"]
+
+
+def test_when_every_hop_is_a_trusted_proxy_the_leftmost_is_the_client():
+    assert client_ip("10.0.0.5", [("X-Forwarded-For", "10.1.1.1, 10.2.2.2")], PROXIES) == "10.1.1.1"
+
+
+def test_a_trusted_proxy_without_forwarding_headers_is_itself_the_client():
+    assert client_ip("10.0.0.5", [], PROXIES) == "10.0.0.5"

@@ -1,0 +1,122 @@
+"""The response cache: keys, what may be stored, and both stores."""
+
+import asyncio
+import uuid
+
+import pytest
+
+from gateway.plugin import Consumer, Operation, Reply
+from gateway.resilience.cache import (
+    CachedReply,
+    ResponseCache,
+    cache_key,
+    client_bypasses,
+    open_store,
+)
+from gateway.resilience.settings import CacheSettings
+from gateway.testing import make_call
+
+OP = Operation(name="*", method="*", path="/{p=**}")
+GET_DRUG = Operation(name="GetDrug", method="POST")
+
+
+def key_of(**kwargs):
+    call = make_call(kwargs.pop("op", OP), **kwargs)
+    return cache_key("/v1/rx", call, kwargs.get("parsed"))
+
+
+def test_the_key_ignores_query_order_but_not_values():
+    assert key_of(method="GET", query="a=1&b=2") == key_of(method="GET", query="b=2&a=1")
+    assert key_of(method="GET", query="a=1") != key_of(method="GET", query="a=2")
+
+
+def test_the_key_separates_consumers_paths_and_methods():
+    base = key_of(method="GET", path="/drugs/1")
+    assert base != key_of(method="GET", path="/drugs/2")
+    assert base != key_of(method="HEAD", path="/drugs/1")
+    assert base != key_of(method="GET", path="/drugs/1", consumer=Consumer("acme"))
+
+
+async def test_json_bodies_with_the_same_content_share_a_key():
+    cache = ResponseCache("/soap", CacheSettings(ttl=5, operations=("GetDrug",)), open_store("memory://", 10))
+    one = await cache.key(make_call(GET_DRUG, body=b'{"a": 1, "b": [1, 2]}'))
+    two = await cache.key(make_call(GET_DRUG, body=b'{"b":[1,2],"a":1}'))
+    assert one == two and one is not None
+
+
+async def test_a_body_that_is_not_json_is_not_cached():
+    cache = ResponseCache("/soap", CacheSettings(ttl=5, operations=("GetDrug",)), open_store("memory://", 10))
+    assert await cache.key(make_call(GET_DRUG, body=b"{nope")) is None
+
+
+def test_only_safe_reads_and_listed_operations_apply():
+    cache = ResponseCache("/r", CacheSettings(ttl=5, operations=("GetDrug",)), open_store("memory://", 10))
+    assert cache.applies(make_call(OP, method="GET")) and cache.applies(make_call(OP, method="HEAD"))
+    assert not cache.applies(make_call(OP, method="POST"))
+    assert cache.applies(make_call(GET_DRUG, method="POST"))
+    assert not cache.applies(make_call(Operation(name="Refill"), method="POST"))
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(status=201, json={}),
+        Reply(status=500, json={}),
+        Reply(json={}, headers=[("Set-Cookie", "s=1")]),
+        Reply(json={}, headers=[("Cache-Control", "private, max-age=60")]),
+        Reply(json={}, headers=[("cache-control", "no-store")]),
+        Reply(body=b"x" * 101),
+    ],
+)
+async def test_replies_that_must_not_be_shared_are_not_stored(reply):
+    cache = ResponseCache("/r", CacheSettings(ttl=5, max_body_bytes=100), open_store("memory://", 10))
+    assert not await cache.store_reply("k", reply)
+
+
+async def test_a_stored_json_reply_comes_back_as_the_same_bytes():
+    cache = ResponseCache("/r", CacheSettings(ttl=5), open_store("memory://", 10))
+    reply = Reply(json={"name": "aspirin"}, headers=[("ETag", '"1"')])
+    assert await cache.store_reply("k", reply)
+    entry = await cache.lookup("k")
+    again = entry.to_reply()
+    assert again.body == b'{"name":"aspirin"}' and again.content_type == "application/json"
+    assert again.headers == [("ETag", '"1"')] and reply.body == again.body
+
+
+def test_no_cache_skips_the_lookup_and_no_store_skips_both():
+    assert client_bypasses(make_call(OP, headers=[("Cache-Control", "no-cache")])) == (True, False)
+    assert client_bypasses(make_call(OP, headers=[("cache-control", "max-age=0, no-store")])) == (True, True)
+    assert client_bypasses(make_call(OP)) == (False, False)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request):
+    uri = "memory://" if request.param == "memory" else request.getfixturevalue("redis_server").url(1)
+    store = open_store(uri, max_entries=2)
+    yield store
+    await store.close()
+
+
+async def test_entries_expire_after_their_ttl(store):
+    key = uuid.uuid4().hex
+    await store.put(key, CachedReply(200, b"body", "text/plain", [("A", "1")], 123.0), ttl=0.1)
+    entry = await store.get(key)
+    assert entry == CachedReply(200, b"body", "text/plain", [("A", "1")], 123.0)
+    await asyncio.sleep(0.15)
+    assert await store.get(key) is None
+
+
+async def test_the_memory_store_drops_the_least_recently_used():
+    store = open_store("memory://", max_entries=2)
+    for key in ("a", "b"):
+        await store.put(key, CachedReply(200, b"", None), ttl=60)
+    await store.get("a")
+    await store.put("c", CachedReply(200, b"", None), ttl=60)
+    assert await store.get("b") is None and await store.get("a") is not None
+
+
+async def test_a_dead_redis_cache_is_a_miss_not_an_error():
+    store = open_store("redis://127.0.0.1:1/0", max_entries=1)
+    await store.put("k", CachedReply(200, b"", None), ttl=1)
+    assert await store.get("k") is None
+    await store.close()
