@@ -29,6 +29,7 @@ from translators.soap.writer import SOAP_ENC, XSD, XSI, write_arguments
 
 __all__ = ["Raw", "build_request", "parse_xml", "read_response"]
 
+# Used on the event loop's thread only (lxml parsers must not be shared between threads).
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True, remove_pis=True
 )

@@ -18,7 +18,6 @@ __all__ = ["WsdlNotes", "read_notes"]
 
 _WSDL = "http://schemas.xmlsoap.org/wsdl/"
 _SOAP_BINDINGS = ("http://schemas.xmlsoap.org/wsdl/soap/", "http://schemas.xmlsoap.org/wsdl/soap12/")
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
 
 
 @dataclass(slots=True)
@@ -32,9 +31,11 @@ class WsdlNotes:
 def read_notes(documents: Iterable[bytes]) -> WsdlNotes:
     """Collect notes from every WSDL among ``documents`` (XSDs and unparsable bytes are skipped)."""
     notes = WsdlNotes()
+    # A parser per call: start-up runs this in worker threads, and lxml parsers are per thread.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
     for content in documents:
         try:
-            root = etree.fromstring(content, _PARSER)
+            root = etree.fromstring(content, parser)
         except etree.XMLSyntaxError:
             continue
         if root.tag == f"{{{_WSDL}}}definitions":
