@@ -2,7 +2,8 @@
 
 :func:`install` wraps :meth:`logging.Logger.callHandlers` once per session, so
 records are seen whatever handlers Rosetta's logging set-up installs or
-replaces. Each record is kept as the line an operator could see: message,
+replaces, and :meth:`logging.Logger.isEnabledFor`, so debug records are seen
+(though not written) at any configured level. Each record is kept as the line an operator could see: message,
 exception text and structured fields, *before* redaction, so the scan proves
 secrets are never logged, not merely masked. Tests register the secrets they
 use with :func:`remember`; ``tests/e2e/test_secret_scan.py`` runs last and
@@ -42,8 +43,12 @@ def install(path: Path | None = None) -> None:
     if _installed:
         return
     _installed = True
-    original = logging.Logger.callHandlers
+    original, original_enabled = logging.Logger.callHandlers, logging.Logger.isEnabledFor
     sink = path.open("a", encoding="utf-8") if path is not None else None
+
+    def enabled(self: logging.Logger, level: int) -> bool:
+        # Debug records too: an operator may run at DEBUG, so they must be clean as well.
+        return self.name.startswith(_PREFIXES) or original_enabled(self, level)
 
     def capturing(self: logging.Logger, record: logging.LogRecord) -> None:
         if record.name.startswith(_PREFIXES):
@@ -52,8 +57,11 @@ def install(path: Path | None = None) -> None:
             if sink is not None:
                 sink.write(line + "\n")
                 sink.flush()
+            if not original_enabled(self, record.levelno):
+                return  # below the configured level: captured, not written
         original(self, record)
 
+    logging.Logger.isEnabledFor = enabled  # type: ignore[method-assign]
     logging.Logger.callHandlers = capturing  # type: ignore[method-assign]
 
 
