@@ -11,10 +11,11 @@ the handler (Sanic refuses a body over ``server.max_body_bytes`` as soon as its
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -78,7 +79,7 @@ def request_id_of(request: Request, header: str) -> str:
     given = request.headers.get(header)
     if given and _REQUEST_ID.fullmatch(given):
         return given
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # the shape of uuid4().hex at a quarter of its cost
 
 
 def build_pipeline(get_runtime: Callable[[], Runtime]) -> Handler:
@@ -153,13 +154,17 @@ def _declared_length(request: Request) -> int | None:
 
 def _end_to_end(request: Request, credentials: frozenset[str], forward_auth: bool) -> list[tuple[str, str]]:
     headers = request.headers
-    drop = set(_HOP_BY_HOP)
-    if not forward_auth:
-        drop |= credentials
+    drop = _HOP_BY_HOP if forward_auth else _hop_by_hop_and(credentials)
     connection = headers.get("connection")
     if connection:
-        drop |= {token.strip().lower() for token in connection.split(",")}
+        drop = drop | {token.strip().lower() for token in connection.split(",")}
     return [(k, v) for k, v in headers.items() if k.lower() not in drop]
+
+
+@functools.lru_cache(maxsize=16)
+def _hop_by_hop_and(credentials: frozenset[str]) -> frozenset[str]:
+    """The headers never forwarded, plus ``credentials`` (built once, not per request)."""
+    return _HOP_BY_HOP | credentials
 
 
 def _limit_body(request: Request, limit: int) -> None:
