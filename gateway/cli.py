@@ -21,6 +21,7 @@ from typing import Any
 from gateway import __version__
 from gateway.config import Config, ConfigError, load_config
 from gateway.limits.settings import config_errors as limits_config_errors
+from gateway.plugin import load_translator_class
 from gateway.runtime import StartupError, build_runtime
 
 __all__ = ["main"]
@@ -51,7 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int)
     run.set_defaults(func=_run)
     check = sub.add_parser("check", help="validate a config and print its route table")
-    check.add_argument("--config", required=True, type=Path)
+    check.add_argument("--config", type=Path, help="the config to validate")
+    check.add_argument(
+        "--corpus", action="append", default=[], metavar="TYPE=DIR",
+        help="also load every definition under DIR with translator TYPE (e.g. soap=wsdl/)",
+    )
     check.set_defaults(func=_check)
     demo = sub.add_parser("demo", help="start the bundled demo backends and gateway")
     demo.add_argument("--port", type=int, default=8080)
@@ -115,13 +120,31 @@ def serve(config: Config, factory: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    rows = asyncio.run(_route_rows(config))
-    width = max((len(r[0]) for r in rows), default=6)
-    for methods, path, upstream, operation in rows:
-        print(f"{methods:<{width}} {path} -> {upstream} {operation}")
-    print(f"ok: {len(config.upstreams)} upstreams, {len(rows)} endpoints")
-    return 0
+    if args.config is None and not args.corpus:
+        print("rosetta check: give --config FILE, --corpus TYPE=DIR, or both", file=sys.stderr)
+        return 2
+    status = 0
+    if args.config is not None:
+        config = load_config(args.config)
+        rows = asyncio.run(_route_rows(config))
+        width = max((len(r[0]) for r in rows), default=6)
+        for methods, path, upstream, operation in rows:
+            print(f"{methods:<{width}} {path} -> {upstream} {operation}")
+        print(f"ok: {len(config.upstreams)} upstreams, {len(rows)} endpoints")
+    for spec in args.corpus:
+        status |= _check_corpus(spec)
+    return status
+
+
+def _check_corpus(spec: str) -> int:
+    kind, sep, folder = spec.partition("=")
+    if not sep or not Path(folder).is_dir():
+        print(f"error: --corpus {spec}: expected TYPE=DIR with an existing folder", file=sys.stderr)
+        return 1
+    report = load_translator_class(kind).check_corpus(Path(folder))
+    print("\n".join(report.lines))
+    print(f"{kind} corpus {folder}: {report.loaded} loaded, {report.failed} failed, {report.operations} operations")
+    return 1 if report.failed else 0
 
 
 async def _route_rows(config: Config) -> list[tuple[str, str, str, str]]:

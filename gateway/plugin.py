@@ -46,6 +46,7 @@ __all__ = [
     "NOTHING",
     "Call",
     "Consumer",
+    "CorpusReport",
     "Operation",
     "Reply",
     "Translator",
@@ -270,12 +271,27 @@ class Translator(abc.ABC):
     async def handle(self, call: Call) -> Reply:
         """Perform one call. Raise only :mod:`gateway.errors` exceptions."""
 
+    @classmethod
+    def check_corpus(cls, folder: Path) -> CorpusReport:
+        """Load every service definition under ``folder`` as an upstream would, and count."""
+        raise NotImplementedError(f"'{cls.type_name}' translators have no definitions to check")
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients and channels. Called once at shutdown or after a reload."""
 
     async def ready(self) -> bool:
         """Whether the upstream can take calls now (used by readiness checks)."""
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusReport:
+    """How a folder of service definitions (WSDLs, protos) loaded, for ``rosetta check --corpus``."""
+
+    loaded: int
+    failed: int
+    operations: int
+    lines: tuple[str, ...] = ()
 
 
 class TranslatorLoadError(Exception):

@@ -180,7 +180,8 @@ class RouteTable:
         rows = []
         for e in self.endpoints:
             methods = ",".join(sorted(e.methods)) if e.methods else "*"
-            rows.append((methods, e.template, e.upstream, e.operation.name))
+            signature = e.operation.extra.get("signature") or e.operation.name
+            rows.append((methods, e.template, e.upstream, str(signature)))
         return rows
 
 

@@ -1,5 +1,6 @@
 """The rosetta command: check, version, and clear errors for broken configs."""
 
+import re
 import subprocess
 import sys
 
@@ -76,3 +77,24 @@ def test_a_missing_config_argument_is_a_usage_error(argv):
     with pytest.raises(SystemExit) as caught:
         main(argv)
     assert caught.value.code == 2
+
+
+def test_check_loads_a_corpus_of_wsdls_and_counts_operations(capsys):
+    from pathlib import Path
+
+    wsdl = Path(__file__).resolve().parents[2] / "wsdl"
+    assert main(["check", "--corpus", f"soap={wsdl}"]) == 0
+    out = capsys.readouterr().out
+    assert "GetDrug(code: xsd:string)" in out
+    assert re.search(r"soap corpus .*: [1-9]\d* loaded, 0 failed, [1-9]\d* operations", out)
+
+
+def test_check_reports_a_corpus_that_fails_to_load(tmp_path, capsys):
+    (tmp_path / "broken.wsdl").write_text("<definitions>not closed")
+    assert main(["check", "--corpus", f"soap={tmp_path}"]) == 1
+    assert "1 failed" in capsys.readouterr().out
+
+
+def test_check_refuses_a_corpus_folder_that_does_not_exist(tmp_path, capsys):
+    assert main(["check", "--corpus", f"soap={tmp_path / 'nope'}"]) == 1
+    assert "expected TYPE=DIR" in capsys.readouterr().err

@@ -19,6 +19,7 @@ import base64
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -27,7 +28,15 @@ from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 
 from gateway.errors import GatewayError, ServiceUnavailable, UnknownOperation
-from gateway.plugin import Call, Operation, Reply, Translator, TranslatorContext, UpstreamSettings
+from gateway.plugin import (
+    Call,
+    CorpusReport,
+    Operation,
+    Reply,
+    Translator,
+    TranslatorContext,
+    UpstreamSettings,
+)
 from translators.soap.binding import OperationModel, PortChoice, choose_port, describe_port
 from translators.soap.envelope import build_request, read_response
 from translators.soap.loader import LoadedWsdl, WsdlLoadError, load_document_sync
@@ -52,6 +61,14 @@ class SoapTranslator(Translator):
     type_name = "soap"
     settings_model = SoapSettings
     settings: SoapSettings
+
+    @classmethod
+    def check_corpus(cls, folder: Path) -> CorpusReport:
+        """Every ``*.wsdl`` under ``folder``, loaded offline with its operations' signatures."""
+        from translators.soap import corpus
+
+        report = corpus.check_corpus(folder)
+        return CorpusReport(report.loaded, report.failed, report.operations, tuple(report.lines))
 
     def __init__(self, name: str, settings: UpstreamSettings, context: TranslatorContext) -> None:
         super().__init__(name, settings, context)
