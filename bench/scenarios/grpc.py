@@ -1,13 +1,17 @@
 """gRPC: a Python grpc.aio client calling the backend directly, or JSON through Rosetta.
 
-One gRPC backend (``protos/testing/testing.proto`` on grpc.aio, in its own
-process; run ``python -m bench.scenarios.grpc serve GRPC_PORT HTTP_PORT``), in one run:
+``protos/testing/testing.proto``'s ``TestService``, in one run:
 
-(a) unary ``Echo``: a direct ``grpc.aio`` client at 50 concurrent calls (in
-    this process) vs ``POST /g/rosetta.testing.v1.TestService/Echo`` as JSON
-    through Rosetta at 50 connections (wrk);
-(b) server streaming ``Count`` of 1,000 small messages: the direct client
-    reading 50 streams at once vs Rosetta streaming NDJSON to 50 connections.
+(a) unary ``Echo`` served by a Python grpc.aio backend (its own process; run
+    ``python -m bench.scenarios.grpc serve GRPC_PORT HTTP_PORT``): a direct
+    ``grpc.aio`` client at 50 concurrent calls (in this process) vs
+    ``POST /g/rosetta.testing.v1.TestService/Echo`` as JSON through Rosetta at
+    50 connections (wrk);
+(b) server streaming ``Count`` of 1,000 small messages, served pre-encoded
+    by nginx speaking gRPC over cleartext HTTP/2 (a Python server sends only
+    ~12,000 messages/s here, which would measure the server, not Rosetta):
+    the direct client reading 50 streams at once vs Rosetta streaming NDJSON
+    to 50 connections. Without nginx, (b) uses the Python backend.
 
 Targets: Rosetta's unary throughput ≥ 0.70 × the direct client's; Rosetta
 streams ≥ 50,000 messages/s.
@@ -16,6 +20,7 @@ streams ≥ 50,000 messages/s.
 from __future__ import annotations
 
 import asyncio
+import struct
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -45,22 +50,71 @@ def grpc_backend(h: Harness) -> str:
     return f"127.0.0.1:{port}"
 
 
+def nginx_grpc_backend(h: Harness) -> str:
+    """nginx answering ``Count`` with 1,000 pre-encoded ticks over h2c; its gRPC target."""
+    from translators.grpc.descriptors import compile_protos, load_services
+
+    count = load_services(compile_protos([PROTO])).method(f"{SERVICE}/Count")
+    root = h.tmp / "grpc-static-files"
+    (root / SERVICE).mkdir(parents=True)
+    # nginx's worker runs as another user: let it through the temp dir to these files only.
+    h.tmp.chmod(0o711)
+    for folder in (root, root / SERVICE):
+        folder.chmod(0o755)
+    ticks = (count.output(n=i, text=f"tick {i}").SerializeToString() for i in range(MESSAGES))
+    (root / SERVICE / "Count").write_bytes(b"".join(b"\0" + struct.pack(">I", len(t)) + t for t in ticks))
+    (root / SERVICE / "Count").chmod(0o644)
+    port = h.free_port()
+    block = (
+        "server { listen 127.0.0.1:{port}; listen 127.0.0.1:" + str(port) + " http2;"
+        " http2_max_concurrent_streams 1000; location / { root " + str(root) + ";"
+        " default_type application/grpc; error_page 405 =200 $uri; add_trailer grpc-status 0 always; } }"
+    )
+    h.nginx("grpc-static", block)
+    return f"127.0.0.1:{port}"
+
+
 @scenario("grpc", "JSON-over-gRPC through Rosetta vs a direct grpc.aio client (unary, streaming)", order=30)
 def grpc_scenario(h: Harness) -> None:
     target = grpc_backend(h)
     gateway = h.rosetta(grpc_config(target))
 
+    _check(f"{gateway}/g/{SERVICE}/Echo", UNARY_BODY, lines=1)
     direct = direct_row(h, "grpc.aio client, unary Echo", target, streaming=False)
     ours = h.measure("grpc", "Rosetta JSON unary", f"{gateway}/g/{SERVICE}/Echo", LoadSpec(method="POST", body=UNARY_BODY))
+    _no_errors(direct, ours)
     h.ratio("grpc", "Rosetta JSON / direct grpc.aio unary throughput", ours.rps / direct.rps, at_least=0.70)
 
+    if h.has_nginx:
+        h.stop(h._procs[-1][1])  # Rosetta in front of the Python backend is done
+        target = nginx_grpc_backend(h)
+        gateway = h.rosetta(grpc_config(target), name="rosetta-stream")
+    _check(f"{gateway}/g/{SERVICE}/Count", STREAM_BODY, lines=MESSAGES)
     direct_stream = direct_row(h, f"grpc.aio client, {MESSAGES}-message streams", target, streaming=True)
     stream = h.measure(
         "grpc", f"Rosetta NDJSON {MESSAGES}-message streams", f"{gateway}/g/{SERVICE}/Count",
         LoadSpec(method="POST", body=STREAM_BODY), one_connection=False,
     )
+    _no_errors(direct_stream, stream)
     h.ratio("grpc", "Rosetta streamed messages/s", stream.rps * MESSAGES, at_least=50_000)
     h.note("grpc", f"direct grpc.aio client read {direct_stream.rps * MESSAGES:,.0f} messages/s")
+
+
+def _check(url: str, body: bytes, lines: int) -> None:
+    """One real call first: wrk counts a 200 carrying a problem line as a success."""
+    import httpx
+
+    response = httpx.post(url, content=body, timeout=30)
+    received = response.text.splitlines()
+    if response.status_code != 200 or len(received) != lines or "urn:rosetta:problem" in response.text:
+        raise RuntimeError(f"{url} answered {response.status_code} with {len(received)} lines: {response.text[:300]}")
+
+
+def _no_errors(*rows: Row) -> None:
+    """A figure made of failed calls means nothing: refuse it."""
+    for row in rows:
+        if row.errors:
+            raise RuntimeError(f"{row.target}: {row.errors} failed calls; see the logs in the harness temp dir")
 
 
 def direct_row(h: Harness, label: str, target: str, *, streaming: bool) -> Row:

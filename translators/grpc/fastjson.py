@@ -169,6 +169,8 @@ def _double(value: float) -> Any:
 
 
 def _float32(value: float) -> Any:
+    if value == 0.0 and math.copysign(1.0, value) > 0:
+        return 0.0
     if math.isinf(value) or math.isnan(value):
         raise Fallback("non-finite")
     return type_checkers.ToShortestFloat(value)
@@ -190,13 +192,18 @@ def _enum_encoder(field: FieldDescriptor) -> Encode:
 
 # -- decoding ---------------------------------------------------------------------------
 
+Convert = Callable[[Any], Any]
+_SCALAR, _SCALARS, _MESSAGE, _MESSAGES, _WELL_KNOWN_FIELD = range(5)
+# JSON key → (field name, oneof name or None, kind, converter for scalars)
+_Plan = dict[str, tuple[str, str | None, int, Convert | None]]
+
 
 class Decoders:
-    """JSON data → message, with field lookups cached per message type (of one pool)."""
+    """JSON data → message, with one compiled plan per message type (of one pool)."""
 
     def __init__(self, pool: descriptor_pool.DescriptorPool | None = None) -> None:
         self._pool = pool
-        self._keys: dict[str, dict[str, FieldDescriptor]] = {}
+        self._plans: dict[str, _Plan] = {}
 
     def decode_into(self, data: dict[str, Any], message: Message) -> None:
         """Fill ``message`` from ``data`` as json_format would; :class:`Fallback` when unsure.
@@ -208,76 +215,132 @@ class Decoders:
         except (ValueError, TypeError, json_format.ParseError) as exc:
             raise Fallback(str(exc)) from None
 
-    def _fields(self, descriptor: Descriptor) -> dict[str, FieldDescriptor]:
-        found = self._keys.get(descriptor.full_name)
-        if found is None:
+    def _plan(self, descriptor: Descriptor) -> _Plan:
+        plan = self._plans.get(descriptor.full_name)
+        if plan is None:
             if _special(descriptor):
                 raise Fallback(descriptor.full_name)
-            found = {f.name: f for f in descriptor.fields}
-            found.update({f.json_name: f for f in descriptor.fields})
-            self._keys[descriptor.full_name] = found
-        return found
+            plan = {}
+            for field in descriptor.fields:
+                oneof = field.containing_oneof.name if field.containing_oneof is not None else None
+                entry = (field.name, oneof, *_decoding_kind(field))
+                plan[field.name] = plan[field.json_name] = entry
+            self._plans[descriptor.full_name] = plan
+        return plan
 
     def _decode(self, data: dict[str, Any], message: Message) -> None:
-        keys = self._fields(message.DESCRIPTOR)
-        oneofs: set[str] = set()
+        plan = self._plan(message.DESCRIPTOR)
+        oneofs: set[str] | None = None
         for key, value in data.items():
-            field = keys.get(key)
-            if field is None or value is None:
+            entry = plan.get(key)
+            if entry is None or value is None:
                 raise Fallback(key)
-            if field.containing_oneof is not None:
-                if field.containing_oneof.name in oneofs:
+            name, oneof, kind, convert = entry
+            if oneof is not None:
+                oneofs = oneofs or set()
+                if oneof in oneofs:
                     raise Fallback(key)
-                oneofs.add(field.containing_oneof.name)
-            if field.is_repeated:
-                self._repeated(message, field, value)
-            elif field.cpp_type == _F.CPPTYPE_MESSAGE:
-                self._message(getattr(message, field.name), field, value)
+                oneofs.add(oneof)
+            if kind == _SCALAR:
+                setattr(message, name, convert(value))  # type: ignore[misc]
+            elif kind == _SCALARS:
+                if type(value) is not list:
+                    raise Fallback(key)
+                getattr(message, name).extend([convert(item) for item in value])  # type: ignore[misc]
+            elif kind == _MESSAGE:
+                if type(value) is not dict:
+                    raise Fallback(key)
+                sub = getattr(message, name)
+                sub.SetInParent()
+                self._decode(value, sub)
+            elif kind == _MESSAGES:
+                self._messages(getattr(message, name), key, value)
+            elif kind == _FALLBACK_KIND:
+                raise Fallback(key)
             else:
-                setattr(message, field.name, _scalar(field, value))
+                sub = getattr(message, name)
+                sub.SetInParent()
+                json_format.ParseDict(value, sub, descriptor_pool=self._pool)
 
-    def _message(self, sub: Message, field: FieldDescriptor, value: Any) -> None:
-        sub.SetInParent()
-        if _well_known(field.message_type):
-            json_format.ParseDict(value, sub, descriptor_pool=self._pool)
-            return
-        if type(value) is not dict:
-            raise Fallback(field.name)
-        self._decode(value, sub)
-
-    def _repeated(self, message: Message, field: FieldDescriptor, value: Any) -> None:
-        if type(value) is not list or _is_map(field):
-            raise Fallback(field.name)
-        target = getattr(message, field.name)
-        if field.cpp_type != _F.CPPTYPE_MESSAGE:
-            target.extend([_scalar(field, item) for item in value])
-            return
-        if _special(field.message_type):
-            raise Fallback(field.name)
+    def _messages(self, target: Any, key: str, value: Any) -> None:
+        if type(value) is not list:
+            raise Fallback(key)
         for item in value:
             if type(item) is not dict:
-                raise Fallback(field.name)
+                raise Fallback(key)
             self._decode(item, target.add())
 
 
-def _scalar(field: FieldDescriptor, value: Any) -> Any:
+def _decoding_kind(field: FieldDescriptor) -> tuple[int, Convert | None]:
+    if field.cpp_type != _F.CPPTYPE_MESSAGE:
+        return (_SCALARS if field.is_repeated else _SCALAR), _converter(field)
+    if _is_map(field) or (field.is_repeated and _special(field.message_type)):
+        return _FALLBACK_KIND, None
+    if _well_known(field.message_type):
+        return _WELL_KNOWN_FIELD, None
+    return (_MESSAGES if field.is_repeated else _MESSAGE), None
+
+
+_FALLBACK_KIND = -1
+
+
+def _refuse(value: Any) -> Any:
+    raise Fallback(repr(value)[:40])
+
+
+def _converter(field: FieldDescriptor) -> Convert:
+    """The function turning a JSON value into what ``setattr`` takes for ``field``."""
     cpp = field.cpp_type
+    if cpp == _F.CPPTYPE_STRING:
+        return _exact(str) if field.type == _F.TYPE_STRING else _refuse
+    if cpp == _F.CPPTYPE_BOOL:
+        return _exact(bool)
+    if cpp in _INT32:
+        return _exact(int)
+    if cpp in _INT64:
+        return _int64
+    if cpp == _F.CPPTYPE_DOUBLE:
+        return _number
+    if cpp == _F.CPPTYPE_FLOAT:
+        return _float32_in
+    names = {v.name: v.number for v in field.enum_type.values}
+
+    def enum(value: Any) -> Any:
+        number = names.get(value) if type(value) is str else None
+        if number is None:
+            raise Fallback(repr(value)[:40])
+        return number
+
+    return enum
+
+
+def _exact(kind: type) -> Convert:
+    def convert(value: Any) -> Any:
+        if type(value) is not kind:
+            raise Fallback(repr(value)[:40])
+        return value
+
+    return convert
+
+
+def _int64(value: Any) -> Any:
     kind = type(value)
-    if cpp == _F.CPPTYPE_STRING and field.type == _F.TYPE_STRING and kind is str:
+    if kind is int:
         return value
-    if cpp == _F.CPPTYPE_BOOL and kind is bool:
+    if kind is str and _INTEGER_TEXT.fullmatch(value):
+        return int(value)
+    raise Fallback(repr(value)[:40])
+
+
+def _number(value: Any) -> Any:
+    kind = type(value)
+    if kind is float or kind is int:
         return value
-    if cpp in _INT32 or cpp in _INT64:
-        if kind is int:
-            return value
-        if kind is str and cpp in _INT64 and _INTEGER_TEXT.fullmatch(value):
-            return int(value)
-    if cpp == _F.CPPTYPE_DOUBLE and (kind is float or kind is int):
+    raise Fallback(repr(value)[:40])
+
+
+def _float32_in(value: Any) -> Any:
+    kind = type(value)
+    if (kind is float or kind is int) and -_FLOAT_MAX <= value <= _FLOAT_MAX:
         return value
-    if cpp == _F.CPPTYPE_FLOAT and (kind is float or kind is int) and -_FLOAT_MAX <= value <= _FLOAT_MAX:
-        return value
-    if cpp == _F.CPPTYPE_ENUM and kind is str:
-        found = field.enum_type.values_by_name.get(value)
-        if found is not None:
-            return found.number
-    raise Fallback(field.name)
+    raise Fallback(repr(value)[:40])

@@ -81,21 +81,21 @@ def _quality(params: str) -> float:
 
 
 async def render(
-    values: AsyncIterator[Any],
+    batches: AsyncIterator[list[Any]],
     fmt: StreamFormat,
     request_id: str,
     first: Any,
 ) -> AsyncIterator[bytes]:
-    """Frame ``first`` and then every value of ``values`` as they come.
+    """Frame ``first``, then each batch of values as one chunk, as they come.
 
-    ``values`` raises :class:`GatewayError` for a failure mid-stream; it
+    ``batches`` raises :class:`GatewayError` for a failure mid-stream; it
     becomes the final frame when ``fmt`` can carry one.
     """
     yield fmt.opening + fmt.before + orjson.dumps(first) + fmt.after
-    lead = fmt.separator + fmt.before
+    lead, after, dumps = fmt.separator + fmt.before, fmt.after, orjson.dumps
     try:
-        async for value in values:
-            yield lead + orjson.dumps(value) + fmt.after
+        async for batch in batches:
+            yield b"".join([lead + dumps(value) + after for value in batch])
     except GatewayError as exc:
         if fmt.error_before is None:
             raise

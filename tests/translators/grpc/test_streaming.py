@@ -35,7 +35,7 @@ def test_the_format_follows_accept(accept, fmt):
 
 async def _values(items, error=None):
     for item in items:
-        yield item
+        yield [item]
     if error is not None:
         raise error
 
@@ -46,6 +46,15 @@ async def _render(fmt, items, error=None):
 
 async def test_ndjson_is_one_line_per_message():
     assert await _render(NDJSON, [{"a": 1}, {"a": 2}]) == b'{"a":1}\n{"a":2}\n'
+
+
+async def test_a_batch_of_messages_is_one_chunk():
+    chunks = [c async for c in render(_one_batch([2, 3]), JSON_ARRAY, "rid", 1)]
+    assert chunks == [b"[1", b",2,3", b"]"]
+
+
+async def _one_batch(items):
+    yield items
 
 
 async def test_sse_is_one_data_event_per_message():
