@@ -8,7 +8,13 @@ See ``docs/grpc.md`` for the mapping rules. Internals live in this package:
 ``calls`` and ``channel`` (the network side), ``corpus`` (``rosetta check``).
 """
 
-from translators.grpc.settings import GrpcSettings, TlsSettings
-from translators.grpc.translator import GrpcTranslator
+import os
+
+# grpc's C core writes connection events (GOAWAY, reconnects) to stderr at INFO,
+# outside Rosetta's JSON log. Keep it to errors unless the operator asks for more.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+from translators.grpc.settings import GrpcSettings, TlsSettings  # noqa: E402
+from translators.grpc.translator import GrpcTranslator  # noqa: E402
 
 __all__ = ["GrpcSettings", "GrpcTranslator", "TlsSettings"]

@@ -163,3 +163,17 @@ async def test_closing_a_stream_early_cancels_the_call(translator):
     first = await reply.stream.__anext__()
     assert json.loads(first)["n"] == "0"
     await reply.stream.aclose()
+
+
+async def test_a_server_dying_mid_stream_ends_it_with_a_problem_line(make_translator):
+    from tests.translators.grpc.servers import start_test_server
+
+    doomed = await start_test_server()
+    translator = await make_translator(target=doomed.target)
+    reply = await translator.handle(make_call(op(translator, "Count"), body=b'{"n": 1000000}'))
+    received = [await reply.stream.__anext__()]
+    await doomed.server.stop(grace=None)
+    received += [chunk async for chunk in reply.stream]
+    last = json.loads(b"".join(received).splitlines()[-1])
+    assert (last["status"], last["grpc_status"]) == (503, "UNAVAILABLE")
+    assert last["type"] == "urn:rosetta:problem:upstream-unreachable"
