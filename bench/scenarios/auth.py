@@ -4,7 +4,8 @@ One Rosetta process serves the same upstream twice: ``/off/*`` with
 ``auth: none`` and ``/on/*`` requiring an RS256 bearer token with a scope
 (issuer key from a PEM file). wrk sends the same valid token on every call, as
 a client reusing its access token does, so the verified-token cache answers
-after the first call. Target: auth costs ≤ 10 % of throughput (on / off ≥ 0.90).
+after the first call. Target: auth costs ≤ 10 % of throughput (on / off ≥ 0.90),
+comparing the best of two alternating runs of each.
 
 For context a second process has the cache off (``cache_size: 0``), so every
 call verifies the RS256 signature and claims.
@@ -73,11 +74,12 @@ def auth(h: Harness) -> None:
         if row.errors:
             h.note("auth", f"{row.target}: {row.errors} errors (non-2xx or socket)")
 
-    off_rps, on_rps = sum(r.rps for r in offs), sum(r.rps for r in ons)
-    h.ratio("auth", "JWT on / off throughput", on_rps / off_rps, at_least=0.90)
-    h.note("auth", f"without the token cache: on / off throughput = {raw.rps * 2 / off_rps:.2f}")
-    cpu = [r.cpu_us for r in (*offs, *ons, raw)]
-    if None not in cpu:
-        off_cpu, on_cpu = (cpu[0] + cpu[1]) / 2, (cpu[2] + cpu[3]) / 2  # type: ignore[operator]
+    # Best of each: other load on the machine only ever lowers a run's throughput.
+    off_rps, on_rps = max(r.rps for r in offs), max(r.rps for r in ons)
+    h.ratio("auth", "JWT on / off throughput (best runs)", on_rps / off_rps, at_least=0.90)
+    h.note("auth", f"without the token cache: on / off throughput = {raw.rps / off_rps:.2f}")
+    off_cpu = min((r.cpu_us for r in offs if r.cpu_us is not None), default=None)
+    on_cpu = min((r.cpu_us for r in ons if r.cpu_us is not None), default=None)
+    if off_cpu is not None and on_cpu is not None and raw.cpu_us is not None:
         h.ratio("auth", "CPU per call, off / on", off_cpu / on_cpu, at_least=0.90)
-        h.note("auth", f"CPU per call: off {off_cpu:.0f} µs, on {on_cpu:.0f} µs, on without cache {cpu[4]:.0f} µs")
+        h.note("auth", f"CPU per call: off {off_cpu:.0f} µs, on {on_cpu:.0f} µs, on without cache {raw.cpu_us:.0f} µs")
