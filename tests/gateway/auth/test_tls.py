@@ -154,7 +154,7 @@ def _stop(process):
     """
     process.terminate()
     try:
-        process.wait(timeout=5)
+        process.wait(timeout=3)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
