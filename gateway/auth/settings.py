@@ -119,6 +119,13 @@ class IssuerSettings(_Model):
             raise ValueError("must be an http:// or https:// URL")
         return value
 
+    @field_validator("audience")
+    @classmethod
+    def _some_audience(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one audience")
+        return value
+
     @field_validator("secret")
     @classmethod
     def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:

@@ -81,6 +81,11 @@ def test_an_unknown_algorithm_is_refused_at_load(tmp_path):
     assert "unknown algorithm 'RS257'" in errors[0]
 
 
+def test_an_empty_audience_list_is_refused(tmp_path):
+    errors = errors_of(auth_config({"jwt": {"issuers": [issuer(audience=[])]}}), tmp_path)
+    assert errors == ["auth.jwt.issuers[0].audience: Value error, name at least one audience"]
+
+
 def test_an_empty_algorithm_list_is_refused(tmp_path):
     errors = errors_of(auth_config({"jwt": {"issuers": [issuer(algorithms=[])]}}), tmp_path)
     assert errors[0].startswith("auth.jwt.issuers[0].algorithms:")
