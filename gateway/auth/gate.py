@@ -94,7 +94,7 @@ class AuthGate:
     @classmethod
     def for_config(cls, config: Config) -> AuthGate:
         """The gate for a whole config (routes, and whether TLS asks for client certificates)."""
-        tls = getattr(config.server, "tls", None)
+        tls = config.server.tls
         return cls(config.auth, config.routes, tls is not None and tls.client_certificates != "none")
 
     @property
