@@ -120,15 +120,24 @@ class Harness:
     def spawn(self, name: str, argv: list[str], ready_url: str, *, env: dict[str, str] | None = None,
               timeout: float = 60.0) -> subprocess.Popen[bytes]:
         """Start ``argv`` (own session, log in the temp dir) and wait until ``ready_url`` answers."""
-        log = open(self.tmp / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child
+        log_path = self._fresh(f"{name}.log")
+        log = open(log_path, "wb")  # noqa: SIM115 - owned by the child
         proc = subprocess.Popen(
             argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, **(env or {})}, preexec_fn=_child_setup,
         )
         self._procs.append((name, proc))
-        _wait_ready(name, proc, ready_url, timeout, self.tmp / f"{name}.log")
+        _wait_ready(name, proc, ready_url, timeout, log_path)
         self._groups[_origin(ready_url)] = proc.pid
         return proc
+
+    def _fresh(self, name: str) -> Path:
+        """A path in the temp dir no earlier process of this run used."""
+        path, n = self.tmp / name, 1
+        while path.exists():
+            n += 1
+            path = self.tmp / f"{name}-{n}"
+        return path
 
     def stop(self, proc: subprocess.Popen[bytes]) -> None:
         """Stop one started process and its children."""
@@ -179,7 +188,7 @@ class Harness:
         """Run one nginx (one worker) with ``server_block`` (``{port}`` filled in)."""
         assert self.nginx_bin is not None
         port = self.free_port()
-        prefix = self.tmp / name
+        prefix = self._fresh(name)
         prefix.mkdir()
         conf = prefix / "nginx.conf"
         conf.write_text(_NGINX.format(prefix=prefix, server=server_block.replace("{port}", str(port))))
@@ -199,7 +208,7 @@ class Harness:
         """Rosetta (``python -m gateway run``) serving ``config``; its ``server`` is filled in."""
         port = self.free_port()
         server = {"host": "127.0.0.1", "port": port, "workers": 1, **config.get("server", {})}
-        path = self.tmp / f"{name}.yaml"
+        path = self._fresh(f"{name}.yaml")
         path.write_text(yaml.safe_dump({**config, "server": server}, sort_keys=False))
         argv = [sys.executable, "-m", "gateway", "run", "--config", str(path)]
         self.spawn(name, argv, f"http://127.0.0.1:{port}{ready_path}")
