@@ -29,9 +29,9 @@ from urllib.parse import urlsplit, urlunsplit
 from gateway.errors import ServiceUnavailable, TooManyRequests
 from gateway.limits.metrics import LimitsMetrics
 from gateway.limits.policy import Policy, PolicyBook
-from gateway.limits.rules import policy_header, state_header
+from gateway.limits.rules import state_header
 from gateway.limits.settings import LimitsSettings
-from gateway.limits.storage import Decision, Storage, StorageError, open_storage
+from gateway.limits.storage import Storage, StorageError, open_storage
 from gateway.limits.window import Counts, Rule, admits, retry_after
 
 if TYPE_CHECKING:
@@ -74,32 +74,29 @@ class Limiter:
         policy = self.book.policy(exchange.endpoint.route, exchange.consumer, request.ip, request.headers)
         if policy is None:
             return
-        decision = await self._decide(policy)
-        if decision is None:
-            return
-        admitted, counts = decision
+        if self._down and not self._may_retry():
+            return self._without_storage()
+        try:
+            admitted, counts = await self.storage.hit(policy.keys, policy.rules, policy.cost)
+        except StorageError as exc:
+            self._storage_failed(exc)
+            return self._without_storage()
+        self.metrics.decisions += 1
+        if self._down:
+            self._storage_back()
         headers = exchange.response_headers
-        headers.append(("RateLimit-Policy", policy_header(policy.rules)))
+        headers.append(("RateLimit-Policy", policy.header))
         headers.append(("RateLimit", state_header(policy.rules, counts)))
         if not admitted:
             self.metrics.rejected += 1
             raise _too_many(policy, counts)
 
-    async def _decide(self, policy: Policy) -> Decision | None:
-        if self._down and time.monotonic() < self._down_until:
-            self._without_storage()
-            return None
-        try:
-            decision = await self.storage.hit(policy.keys, policy.rules, policy.cost)
-        except StorageError as exc:
-            self._storage_failed(exc)
-            self._without_storage()
-            return None
-        self.metrics.decisions += 1
-        if self._down:
-            self._down = False
-            log.warning("rate-limit storage %s answers again; counting calls", _safe(self.settings.storage))
-        return decision
+    def _may_retry(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _storage_back(self) -> None:
+        self._down = False
+        log.warning("rate-limit storage %s answers again; counting calls", _safe(self.settings.storage))
 
     def _storage_failed(self, exc: StorageError) -> None:
         self.metrics.storage_errors += 1

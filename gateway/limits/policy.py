@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gateway.errors import GatewayError
 from gateway.limits.clientip import client_ip
-from gateway.limits.rules import parse_rules
+from gateway.limits.rules import parse_rules, policy_header
 from gateway.limits.settings import LimitsSettings, PlanSettings
 from gateway.limits.window import Rule
 from gateway.plugin import ANONYMOUS, Consumer
@@ -38,13 +37,28 @@ log = logging.getLogger("rosetta")
 _NO_RULES: tuple[Rule, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """The rules of one call, the counter key of each, and what the call costs."""
+class Policy(NamedTuple):
+    """The rules of one call, the counter key of each, what the call costs, its policy header."""
 
     rules: tuple[Rule, ...]
-    keys: tuple[str, ...]
+    keys: list[str]
     cost: int
+    header: str  # the RateLimit-Policy value
+
+
+class _Part(NamedTuple):
+    """Rules of one origin (a route with the global limit, or a consumer), with their key suffixes."""
+
+    rules: tuple[Rule, ...]
+    suffixes: tuple[str, ...]
+    header: str
+
+
+_EMPTY = _Part((), (), "")
+
+
+def _part(rules: tuple[Rule, ...], suffixes: tuple[str, ...]) -> _Part:
+    return _Part(rules, suffixes, policy_header(rules)) if rules else _EMPTY
 
 
 class PolicyBook:
@@ -53,40 +67,50 @@ class PolicyBook:
     def __init__(self, settings: LimitsSettings) -> None:
         self.settings = settings
         self._prefix = "{" + settings.key_prefix + "}:"
+        self._trusted = settings.trusted_proxies
         self._global = parse_rules("global", settings.global_limit) if settings.global_limit else _NO_RULES
         self._plans = {name: _plan_rules(plan) for name, plan in settings.plans.items()}
-        self._routes: dict[int, tuple[tuple[Rule, ...], str]] = {}
+        self._routes: dict[int, _Part] = {}
+        self._consumers: dict[tuple[Any, ...], _Part] = {}
 
     def policy(self, route: RouteConfig, consumer: Consumer, peer: str, headers: Any) -> Policy | None:
         """The policy of a call on ``route`` by ``consumer`` from ``peer``; ``None`` when unlimited."""
-        route_rules, route_tag = self._route(route)
-        anonymous = consumer is ANONYMOUS or consumer.id == ANONYMOUS.id
-        consumer_rules = _NO_RULES if anonymous else self._consumer_rules(consumer)
-        if not (route_rules or self._global or consumer_rules):
+        part = self._routes.get(id(route)) or self._route(route)
+        if consumer is ANONYMOUS or consumer.id == ANONYMOUS.id:
+            if not part.rules:
+                return None
+            ip = client_ip(peer, headers.items(), self._trusted) if self._trusted else peer
+            base = self._prefix + "ip:" + ip + ":"
+            return Policy(part.rules, [base + s for s in part.suffixes], route.cost, part.header)
+        extra = self._consumer(consumer)
+        if not (part.rules or extra.rules):
             return None
-        if anonymous:
-            who = "ip:" + client_ip(peer, headers.items(), self.settings.trusted_proxies)
-        else:
-            who = "consumer:" + consumer.id
-        base = self._prefix + who + ":"
-        keys = [f"{base}{route_tag}:{r.name}" for r in route_rules]
-        keys += [base + r.name for r in self._global]
-        keys += [base + r.name for r in consumer_rules]
-        return Policy(route_rules + self._global + consumer_rules, tuple(keys), route.cost)
+        base = self._prefix + "consumer:" + consumer.id + ":"
+        keys = [base + s for s in part.suffixes] + [base + s for s in extra.suffixes]
+        header = ", ".join(h for h in (part.header, extra.header) if h)
+        return Policy(part.rules + extra.rules, keys, route.cost, header)
 
-    def _route(self, route: RouteConfig) -> tuple[tuple[Rule, ...], str]:
-        found = self._routes.get(id(route))
-        if found is None:
-            rules = parse_rules("route", route.rate_limit) if route.rate_limit else _NO_RULES
-            methods = ",".join(route.methods or ())
-            found = self._routes[id(route)] = (rules, f"route={methods}{route.template}")
-        return found
+    def _route(self, route: RouteConfig) -> _Part:
+        rules = parse_rules("route", route.rate_limit) if route.rate_limit else _NO_RULES
+        tag = "route=" + ",".join(route.methods or ()) + route.template + ":"
+        suffixes = tuple(tag + r.name for r in rules) + tuple(r.name for r in self._global)
+        part = self._routes[id(route)] = _part(rules + self._global, suffixes)
+        return part
 
-    def _consumer_rules(self, consumer: Consumer) -> tuple[Rule, ...]:
+    def _consumer(self, consumer: Consumer) -> _Part:
         settings: Mapping[str, Any] = consumer.settings
         if not settings and self.settings.default_plan is None:
-            return _NO_RULES
+            return _EMPTY
         plan_name = settings.get("plan") or self.settings.default_plan
+        cache_key = (plan_name, settings.get("rate_limit"), settings.get("quota"))
+        part = self._consumers.get(cache_key)
+        if part is None:
+            rules = self._consumer_rules(consumer, plan_name)
+            part = self._consumers[cache_key] = _part(rules, tuple(r.name for r in rules))
+        return part
+
+    def _consumer_rules(self, consumer: Consumer, plan_name: str | None) -> tuple[Rule, ...]:
+        settings = consumer.settings
         rate, quota = _plan_parts(self._plans, plan_name, consumer.id)
         try:
             if "rate_limit" in settings:

@@ -43,6 +43,9 @@ def policy_header(rules: Sequence[Rule]) -> str:
 
 def state_header(rules: Sequence[Rule], counts: Sequence[Counts]) -> str:
     """The ``RateLimit`` value: what is left of each rule and when it resets."""
+    if len(rules) == 1:  # the common case, without the generator
+        r, c = rules[0], counts[0]
+        return f'"{r.name}";r={remaining(r, c)};t={reset_after(r, c)}'
     return ", ".join(
         f'"{r.name}";r={remaining(r, c)};t={reset_after(r, c)}' for r, c in zip(rules, counts, strict=True)
     )

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Counts", "Rule", "admits", "remaining", "reset_after", "retry_after", "roll", "weighted"]
 
@@ -39,8 +40,7 @@ class Rule:
     window: int
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
+class Counts(NamedTuple):
     """A key's counters at one instant: ``elapsed`` seconds into the current window."""
 
     previous: int

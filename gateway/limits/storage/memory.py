@@ -19,11 +19,10 @@ _SWEEP_EVERY = 10_000  # decisions between sweeps of expired counters
 
 
 class MemoryStorage:
-    """Sliding-window counters in a dict: key → [window index, current, previous]."""
+    """Sliding-window counters in a dict: key → (window index, current, previous, expiry)."""
 
     def __init__(self, uri: str = "memory://", timeout: float = 0.0, clock: Callable[[], float] = time.time) -> None:
-        self._counters: dict[str, list[int]] = {}
-        self._expires: dict[str, float] = {}
+        self._counters: dict[str, tuple[int, int, int, int]] = {}
         self._clock = clock
         self._until_sweep = _SWEEP_EVERY
 
@@ -32,38 +31,36 @@ class MemoryStorage:
 
     async def close(self) -> None:
         self._counters.clear()
-        self._expires.clear()
 
     async def hit(self, keys: Sequence[str], rules: Sequence[Rule], cost: int) -> Decision:
         now = self._clock()
-        counts = [self._counts(key, rule, now) for key, rule in zip(keys, rules, strict=True)]
-        admitted = all(admits(rule, c, cost) for rule, c in zip(rules, counts, strict=True))
-        if admitted and cost:
-            counts = [self._add(k, r, c, cost, now) for k, r, c in zip(keys, rules, counts, strict=True)]
-        self._maybe_sweep(now)
-        return admitted, counts
+        counts = [self._counts(key, rule, now) for key, rule in zip(keys, rules, strict=False)]
+        for rule, c in zip(rules, counts, strict=False):
+            if not admits(rule, c, cost):
+                return False, counts
+        if cost:
+            counts = [self._add(key, rule, c, cost, now) for key, rule, c in zip(keys, rules, counts, strict=False)]
+            if self._until_sweep <= 0:
+                self._sweep(now)
+        return True, counts
 
     def _counts(self, key: str, rule: Rule, now: float) -> Counts:
         index, elapsed = divmod(now, rule.window)
         stored = self._counters.get(key)
         if stored is None:
             return Counts(0, 0, elapsed)
-        previous, current = roll(stored[0], stored[1], stored[2], int(index))
-        return Counts(previous, current, elapsed)
+        return Counts(*roll(stored[0], stored[1], stored[2], int(index)), elapsed)
 
     def _add(self, key: str, rule: Rule, counts: Counts, cost: int, now: float) -> Counts:
         index = int(now // rule.window)
-        self._counters[key] = [index, counts.current + cost, counts.previous]
-        self._expires[key] = (index + 2) * rule.window
-        return Counts(counts.previous, counts.current + cost, counts.elapsed)
-
-    def _maybe_sweep(self, now: float) -> None:
+        current = counts.current + cost
+        self._counters[key] = (index, current, counts.previous, (index + 2) * rule.window)
         self._until_sweep -= 1
-        if self._until_sweep > 0:
-            return
+        return Counts(counts.previous, current, counts.elapsed)
+
+    def _sweep(self, now: float) -> None:
         self._until_sweep = _SWEEP_EVERY
-        for key in [k for k, until in self._expires.items() if until <= now]:
-            del self._expires[key]
+        for key in [k for k, stored in self._counters.items() if stored[3] <= now]:
             del self._counters[key]
 
     def __len__(self) -> int:

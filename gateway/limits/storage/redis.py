@@ -2,8 +2,9 @@
 
 Each decision is one ``EVALSHA`` of :data:`~gateway.limits.storage._script.SLIDING_WINDOW`
 (atomic in Redis). Decisions made while another batch is on the wire are
-sent together in one pipeline, so a busy gateway pays one round trip per
-batch rather than per call, and a quiet one sends each call at once.
+sent together, pipelined on one connection, so a busy gateway pays one round
+trip per batch rather than per call, and a quiet one sends each call at once.
+Replies are parsed by hiredis.
 
 Every operation is bounded: socket connect and read timeouts, no client-side
 retries, and ``timeout`` around each batch. Redis exceptions become
@@ -49,6 +50,7 @@ ERROR_TABLE: tuple[tuple[type[BaseException], str], ...] = (
 FOREIGN_ERRORS = tuple(row[0] for row in ERROR_TABLE)
 
 _Pending = tuple[Sequence[str], list[Any], "asyncio.Future[list[Any]]"]
+_Command = tuple[Sequence[str], list[Any]]
 
 
 def map_error(exc: BaseException) -> StorageError:
@@ -67,8 +69,9 @@ class RedisStorage:
         self.timeout = timeout
         self.client: Any = None
         self._sha = hashlib.sha1(SLIDING_WINDOW.encode()).hexdigest()
+        self._conn: Any = None
         self._pending: list[_Pending] = []
-        self._flushing = False
+        self._busy = False  # a decision or batch is on the wire
 
     def client_options(self) -> dict[str, Any]:
         """Bounded, retry-free connection options for every client this storage makes."""
@@ -89,6 +92,9 @@ class RedisStorage:
         self.client = self.connect()
 
     async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self.client.connection_pool.release(conn)
         if self.client is not None:
             client, self.client = self.client, None
             await client.aclose()
@@ -105,53 +111,90 @@ class RedisStorage:
         return bool(reply[0]), counts
 
     async def _submit(self, keys: Sequence[str], args: list[Any]) -> list[Any]:
-        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        self._pending.append((keys, args, future))
-        if not self._flushing:
-            self._flushing = True
+        """Send at once when the line is free; else join the next batch."""
+        if self._busy:
+            future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+            self._pending.append((keys, args, future))
+            return await future
+        self._busy = True
+        try:
+            reply = (await self._run([(keys, args)]))[0]
+        except StorageError as exc:
+            self._fail_pending(exc)  # queued behind a failed line: fail them now, not after another timeout
+            raise
+        finally:
+            self._next_batch()
+        if isinstance(reply, BaseException):
+            raise map_error(reply)
+        return reply  # type: ignore[no-any-return]
+
+    def _fail_pending(self, error: StorageError) -> None:
+        pending, self._pending = self._pending, []
+        for *_, future in pending:
+            _settle(future, error)
+
+    def _next_batch(self) -> None:
+        if self._pending:
             asyncio.get_running_loop().create_task(self._flush())
-        return await future
+        else:
+            self._busy = False
 
     async def _flush(self) -> None:
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
-                await self._send(batch)
+                try:
+                    replies = await self._run([(keys, args) for keys, args, _ in batch])
+                except (StorageError, asyncio.CancelledError) as exc:
+                    error = exc if isinstance(exc, StorageError) else StorageError("redis call cancelled")
+                    for *_, future in batch:
+                        _settle(future, error)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    continue
+                for (*_, future), reply in zip(batch, replies, strict=True):
+                    _settle(future, map_error(reply) if isinstance(reply, BaseException) else reply)
         finally:
-            self._flushing = False
+            self._busy = False
 
-    async def _send(self, batch: list[_Pending]) -> None:
+    async def _run(self, commands: list[_Command]) -> list[Any]:
+        """Every command's reply (an error reply in its place); :class:`StorageError` if the line fails."""
         try:
             async with asyncio.timeout(self.timeout):
-                replies = await self._evalsha_all(batch)
+                replies = await self._evalsha_all(commands)
                 missing = [i for i, r in enumerate(replies) if isinstance(r, rx.NoScriptError)]
                 if missing:  # Redis restarted or flushed its scripts: load once, resend those.
                     await self.client.script_load(SLIDING_WINDOW)
-                    again = await self._evalsha_all([batch[i] for i in missing])
+                    again = await self._evalsha_all([commands[i] for i in missing])
                     for i, reply in zip(missing, again, strict=True):
                         replies[i] = reply
-        except (Exception, asyncio.CancelledError) as exc:
-            error = map_error(exc)
-            for *_, future in batch:
-                _settle(future, error)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            return
-        for (*_, future), reply in zip(batch, replies, strict=True):
-            _settle(future, map_error(reply) if isinstance(reply, BaseException) else reply)
-
-    async def _evalsha_all(self, batch: list[_Pending]) -> list[Any]:
-        if len(batch) == 1:
-            keys, args, _ = batch[0]
-            try:
-                return [await self.client.evalsha(self._sha, len(keys), *keys, *args)]
-            except rx.ResponseError as exc:
-                return [exc]
-        pipe = self.client.pipeline(transaction=False)
-        for keys, args, _ in batch:
-            pipe.evalsha(self._sha, len(keys), *keys, *args)
-        replies: list[Any] = await pipe.execute(raise_on_error=False)
+        except Exception as exc:
+            raise map_error(exc) from None
         return replies
+
+    async def _evalsha_all(self, commands: list[_Command]) -> list[Any]:
+        """One EVALSHA per decision, written at once on this storage's own connection.
+
+        redis-py's pipeline object costs more than the scripts here; an error
+        reply is returned in its place, not raised.
+        """
+        if self._conn is None:
+            self._conn = await self.client.connection_pool.get_connection()
+        conn = self._conn
+        try:
+            packed = conn.pack_commands([("EVALSHA", self._sha, len(k), *k, *a) for k, a in commands])
+            await conn.send_packed_command(packed, check_health=False)
+            return [await _reply(conn) for _ in commands]
+        except BaseException:
+            await conn.disconnect()  # replies may be left unread; it reconnects on next use
+            raise
+
+
+async def _reply(conn: Any) -> Any:
+    try:
+        return await conn.read_response()
+    except rx.ResponseError as exc:
+        return exc
 
 
 def _settle(future: asyncio.Future[list[Any]], outcome: Any) -> None:

