@@ -22,12 +22,11 @@ from __future__ import annotations
 import asyncio
 import struct
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench.harness import REPO, Harness, LoadSpec, Row
 from bench.scenarios import scenario
+from bench.scenarios.soap import _run  # the same bounded Python load loop as zeep's row
 
 PROTO = REPO / "protos" / "testing" / "testing.proto"
 SERVICE = "rosetta.testing.v1.TestService"
@@ -153,31 +152,6 @@ async def _direct_load(target: str, connections: int, warmup: float, duration: f
     row = await _run(one, connections, duration)
     await channel.close()
     return row
-
-
-async def _run(call: Callable[[], Awaitable[None]], connections: int, duration: float) -> Row:
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + duration
-
-    async def worker() -> None:
-        nonlocal errors
-        while time.perf_counter() < deadline:
-            start = time.perf_counter()
-            try:
-                await call()
-            except Exception:  # a failed call counts as an error, the load goes on
-                errors += 1
-            latencies.append(time.perf_counter() - start)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    count = len(latencies) or 1
-    pick = lambda q: latencies[min(count - 1, int(q * count))] * 1000 if latencies else 0.0  # noqa: E731
-    return Row("", "", len(latencies) / elapsed, pick(0.50), pick(0.99), errors=errors,
-               tool="python", requests=len(latencies))
 
 
 # -- the backend process -----------------------------------------------------------------

@@ -61,18 +61,23 @@ class _Pump(Generic[T]):
 async def batches(source: AsyncIterator[T], limit: int = 256, linger: float = 0.0) -> AsyncIterator[list[T]]:
     """Lists of the items of ``source`` (never empty), as they have arrived.
 
-    With ``linger`` (seconds), a batch that is not full waits that long for
-    more items first, like TCP_CORK: fewer, larger writes for a little latency.
+    With ``linger`` (seconds), batches are handed over at most once per
+    ``linger`` while items keep coming faster than that (fewer, larger
+    writes); after a quiet spell the next item goes at once.
     """
     pump = _Pump(source, limit)
+    loop = asyncio.get_running_loop()
+    last = -linger
     try:
         while True:
             await pump.arrived.wait()
-            if linger and not pump.done and len(pump.items) < limit:
-                await asyncio.sleep(linger)
+            wait = last + linger - loop.time()
+            if wait > 0 and not pump.done and len(pump.items) < limit:
+                await asyncio.sleep(wait)
             taken = pump.take()
             if taken:
                 yield taken
+                last = loop.time()
             if pump.done and not pump.items:
                 if pump.error is not None:
                     raise pump.error

@@ -73,3 +73,14 @@ async def test_closing_early_stops_the_reader_and_closes_the_source():
     await it.__anext__()
     await it.aclose()
     assert closed.is_set()
+
+
+async def test_with_linger_fast_items_are_grouped_and_a_quiet_stream_is_not_delayed():
+    fast = [b async for b in batches(_source(200, delay=0.0005), linger=0.02)]
+    assert len(fast) < 50 and sum(map(len, fast)) == 200
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    slow = batches(_source(2, delay=0.05), linger=0.01)
+    assert await slow.__anext__() == [0]
+    assert await slow.__anext__() == [1]
+    assert loop.time() - started < 0.15
