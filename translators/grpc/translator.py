@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import grpc.aio
+from google.protobuf import descriptor_pb2
 from google.protobuf.message import Message
 
 from gateway.errors import GatewayTimeout, InvalidArguments, UnknownOperation
@@ -76,13 +77,9 @@ class GrpcTranslator(Translator):
 
     async def start(self) -> None:
         self._channel = open_channel(self.settings)
+        skipped: list[str] = []
         try:
-            if self.settings.reflection:
-                files = await fetch_descriptors(self._channel, self.settings.timeout)
-            else:
-                files = compile_protos(self.settings.protos, self.settings.import_paths)
-            self._services = services = load_services(files)
-            skipped: list[str] = []
+            services = load_services(await self._descriptor_files())
             self._operations = build_operations(
                 services, proto_names=self.settings.preserve_proto_field_names, skipped=skipped
             )
@@ -91,15 +88,25 @@ class GrpcTranslator(Translator):
             raise
         for problem in skipped:
             log.warning("upstream '%s': %s", self.name, problem)
-        self._codec = Codec(
-            JsonOptions(
-                preserve_proto_field_names=self.settings.preserve_proto_field_names,
-                emit_unpopulated=self.settings.emit_unpopulated,
-                ignore_unknown_fields=self.settings.ignore_unknown_fields,
-                pool=services.pool,
-            )
+        self._prepare(services)
+
+    async def _descriptor_files(self) -> descriptor_pb2.FileDescriptorSet:
+        assert self._channel is not None
+        if self.settings.reflection:
+            return await fetch_descriptors(self._channel, self.settings.timeout)
+        return compile_protos(self.settings.protos, self.settings.import_paths)
+
+    def _prepare(self, services: ServiceSet) -> None:
+        """Codecs, error context and one multicallable per method, built once."""
+        self._services = services
+        options = JsonOptions(
+            preserve_proto_field_names=self.settings.preserve_proto_field_names,
+            emit_unpopulated=self.settings.emit_unpopulated,
+            ignore_unknown_fields=self.settings.ignore_unknown_fields,
+            pool=services.pool,
         )
-        self._codec_all = Codec(replace(self._codec.options, emit_unpopulated=True))
+        self._codec = Codec(options)
+        self._codec_all = Codec(replace(options, emit_unpopulated=True))  # for response_body
         self._errors = ErrorContext(self.name, services.pool, frozenset(self.settings.response_metadata))
         self._stubs = {m.name: _Stub(m, self._multicallable(m)) for m in services.methods}
 
