@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import struct
 import sys
+import time
 from typing import Any
 
 from bench.harness import REPO, Harness, LoadSpec, Row
@@ -83,6 +84,7 @@ def grpc_scenario(h: Harness) -> None:
     ours = h.measure("grpc", "Rosetta JSON unary", f"{gateway}/g/{SERVICE}/Echo", LoadSpec(method="POST", body=UNARY_BODY))
     _no_errors(direct, ours)
     h.ratio("grpc", "Rosetta JSON / direct grpc.aio unary throughput", ours.rps / direct.rps, at_least=0.70)
+    _cpu_note(h, "unary call", direct, ours, 1)
 
     if h.has_nginx:
         h.stop(h._procs[-1][1])  # Rosetta in front of the Python backend is done
@@ -97,6 +99,7 @@ def grpc_scenario(h: Harness) -> None:
     _no_errors(direct_stream, stream)
     h.ratio("grpc", "Rosetta streamed messages/s", stream.rps * MESSAGES, at_least=50_000)
     h.note("grpc", f"direct grpc.aio client read {direct_stream.rps * MESSAGES:,.0f} messages/s")
+    _cpu_note(h, "streamed message", direct_stream, stream, MESSAGES)
 
 
 def _check(url: str, body: bytes, lines: int) -> None:
@@ -107,6 +110,13 @@ def _check(url: str, body: bytes, lines: int) -> None:
     received = response.text.splitlines()
     if response.status_code != 200 or len(received) != lines or "urn:rosetta:problem" in response.text:
         raise RuntimeError(f"{url} answered {response.status_code} with {len(received)} lines: {response.text[:300]}")
+
+
+def _cpu_note(h: Harness, unit: str, direct: Row, ours: Row, per: int) -> None:
+    """CPU per call or message: steadier than throughput on a machine shared with other load."""
+    if direct.cpu_us and ours.cpu_us:
+        h.note("grpc", f"CPU per {unit}: direct client {direct.cpu_us / per:.1f} µs, "
+                       f"Rosetta {ours.cpu_us / per:.1f} µs ({direct.cpu_us / ours.cpu_us:.2f}x)")
 
 
 def _no_errors(*rows: Row) -> None:
@@ -149,7 +159,10 @@ async def _direct_load(target: str, connections: int, warmup: float, duration: f
             await unary(request)
 
     await _run(one, connections, warmup)
+    cpu = time.process_time()  # this process runs only the client now (and grpc's threads)
     row = await _run(one, connections, duration)
+    if row.requests:
+        row.cpu_us = (time.process_time() - cpu) / row.requests * 1e6
     await channel.close()
     return row
 
