@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import itertools
 import socket
-from ssl import SSLContext
 from pathlib import Path
+from ssl import SSLContext
 from typing import Any
 
 from sanic import Request, Sanic
