@@ -79,9 +79,7 @@ async def client_stream(
     """
     call = multicallable(timeout=inv.timeout, metadata=inv.metadata)
     try:
-        async for request in requests:
-            await call.write(request)
-        await call.done_writing()
+        await _write_all(call, requests)
         response = await call
         return response, await _headers(call, inv, trailers=True)
     except GatewayError:
@@ -108,9 +106,7 @@ class _Writer:
 
     async def _run(self, requests: AsyncIterator[Message]) -> None:
         try:
-            async for request in requests:
-                await self._call.write(request)
-            await self._call.done_writing()
+            await _write_all(self._call, requests)
         except GatewayError as exc:
             self.error = exc
             self._call.cancel()
@@ -119,6 +115,23 @@ class _Writer:
 
     def stop(self) -> None:
         self._task.cancel()
+
+
+async def _write_all(call: Any, requests: AsyncIterator[Message]) -> None:
+    """Send every request, then half-close; stop quietly once the call has ended.
+
+    A server may answer (or fail) before reading everything; awaiting or
+    reading the call then reports its status, which a write would not.
+    """
+    try:
+        async for request in requests:
+            if call.done():
+                return
+            await call.write(request)
+        if not call.done():
+            await call.done_writing()
+    except (grpc.aio.AioRpcError, grpc.aio.InternalError, asyncio.InvalidStateError):
+        return
 
 
 async def _first_and_rest(call: Any, inv: Invocation, encode: Encode, writer: _Writer | None) -> Streamed:

@@ -32,6 +32,16 @@ _SKIPPED_SERVICES = frozenset(
 _HEALTH_PATH = "/grpc.health.v1.Health/Check"
 
 
+# grpc.aio reports INTERNAL "Internal error from Core" instead of the server's
+# status when the server ends the call (UNIMPLEMENTED) while our first request
+# is still being written (about 1 in 150 tries here): ask again.
+_ATTEMPTS = 3
+
+
+def _lost_status(exc: grpc.aio.AioRpcError) -> bool:
+    return exc.code() == grpc.StatusCode.INTERNAL and "Internal error from Core" in (exc.details() or "")
+
+
 class ChannelError(Exception):
     """The upstream could not be reached or described at start-up."""
 
@@ -61,7 +71,7 @@ async def fetch_descriptors(channel: grpc.aio.Channel, timeout: float) -> descri
     last: grpc.aio.AioRpcError | None = None
     for path in _REFLECTION_PATHS:
         try:
-            return await _Reflection(channel, path, timeout).collect()
+            return await _collect(channel, path, timeout)
         except grpc.aio.AioRpcError as exc:
             last = exc
             if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
@@ -70,6 +80,16 @@ async def fetch_descriptors(channel: grpc.aio.Channel, timeout: float) -> descri
     if last.code() == grpc.StatusCode.UNIMPLEMENTED:
         raise ChannelError("the server does not offer gRPC server reflection (grpc.reflection.v1 or v1alpha)")
     raise ChannelError(f"server reflection failed: {last.code().name}: {last.details()}")
+
+
+async def _collect(channel: grpc.aio.Channel, path: str, timeout: float) -> descriptor_pb2.FileDescriptorSet:
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return await _Reflection(channel, path, timeout).collect()
+        except grpc.aio.AioRpcError as exc:
+            if attempt == _ATTEMPTS or not _lost_status(exc):
+                raise
+    raise AssertionError("unreachable")
 
 
 class _Reflection:

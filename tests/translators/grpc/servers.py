@@ -7,7 +7,8 @@ Messages come from the compiled descriptors (no generated code). The
 * ``Fail``      the status named in ``code``, optionally with google.rpc details
 * ``Sleep``     an empty reply after ``seconds``
 * ``Count``     ``n`` ticks, failing with ``code`` after ``fail_after`` when set
-* ``Sum``       the sum and count of the ticks it is sent (client streaming)
+* ``Sum``       the sum and count of the ticks it is sent (client streaming); a tick
+                with text "fail" makes it fail with FAILED_PRECONDITION
 * ``Chat``      each tick doubled and upper-cased (bidi)
 * ``Metadata``  the request metadata it saw; sends ``x-served-by`` and trailer ``x-trailer``
 """
@@ -99,6 +100,8 @@ class _Handlers:
     async def sum(self, requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
         total = count = 0
         async for tick in requests:
+            if tick.text == "fail":
+                await _fail(context, "FAILED_PRECONDITION", f"refused tick {tick.n}", False)
             total += tick.n
             count += 1
         return self.total(sum=total, count=count)

@@ -107,6 +107,13 @@ async def test_client_streaming_takes_an_ndjson_body(translator):
     assert reply.json == {"sum": "6", "count": 3}
 
 
+async def test_a_client_streaming_failure_keeps_the_servers_status(translator):
+    call = make_call(op(translator, "Sum"), body=b'{"n": 1}\n{"n": 2, "text": "fail"}\n')
+    with pytest.raises(UpstreamRejected) as caught:
+        await translator.handle(call)
+    assert caught.value.extra["grpc_status"] == "FAILED_PRECONDITION" and caught.value.http_status == 400
+
+
 async def test_client_streaming_with_an_empty_body_sends_no_messages(translator):
     reply = await translator.handle(make_call(op(translator, "Sum")))
     assert reply.json == {"sum": "0", "count": 0}
