@@ -25,7 +25,7 @@ from bench.scenarios import scenario
 from bench.scenarios.rest import PATH
 
 NEVER = "100000000/minute"  # a limit no benchmark reaches
-ROUNDS = 2
+ROUNDS = 3
 TARGETS = {"memory://": 0.95, "redis://": 0.75}  # least throughput share kept, per storage
 
 
