@@ -12,6 +12,7 @@ path template, and ``extra = {"body", "response_body", "binding"}``::
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from gateway.plugin import Operation
@@ -38,42 +39,39 @@ def build_operations(
     """
     operations: list[Operation] = []
     for method in services.methods:
-        request = message_schema(method.input.DESCRIPTOR, proto_names=proto_names)
-        response = message_schema(method.output.DESCRIPTOR, proto_names=proto_names)
-        summary = _summary(method)
-        operations.append(
-            Operation(
-                name=method.name,
-                method="POST",
-                path=method.wire_path,
-                request_schema=request,
-                response_schema=response,
-                summary=summary,
-                idempotent=method.idempotent,
-                streaming=method.streaming,
-                extra=DEFAULT_BINDING,
+        operations += _method_operations(method, proto_names, skipped if skipped is not None else [])
+    return operations
+
+
+def _method_operations(method: MethodInfo, proto_names: bool, skipped: list[str]) -> list[Operation]:
+    base = Operation(
+        name=method.name,
+        method="POST",
+        path=method.wire_path,
+        request_schema=message_schema(method.input.DESCRIPTOR, proto_names=proto_names),
+        response_schema=message_schema(method.output.DESCRIPTOR, proto_names=proto_names),
+        summary=_summary(method),
+        idempotent=method.idempotent,
+        streaming=method.streaming,
+        extra=DEFAULT_BINDING,
+    )
+    found = [base]
+    for binding in bindings(method.http):
+        problem = _template_problem(method, binding)
+        if problem is not None:
+            skipped.append(problem)
+            continue
+        found.append(
+            replace(
+                base,
+                method=binding.method,
+                path=binding.path,
+                response_schema=_pick(dict(base.response_schema), method, binding, proto_names),
+                idempotent=method.idempotent or binding.method in _SAFE,
+                extra={"body": binding.body, "response_body": binding.response_body, "binding": binding.index},
             )
         )
-        for binding in bindings(method.http):
-            problem = _template_problem(method, binding)
-            if problem is not None:
-                if skipped is not None:
-                    skipped.append(problem)
-                continue
-            operations.append(
-                Operation(
-                    name=method.name,
-                    method=binding.method,
-                    path=binding.path,
-                    request_schema=request,
-                    response_schema=_pick(response, method, binding, proto_names),
-                    summary=summary,
-                    idempotent=method.idempotent or binding.method in _SAFE,
-                    streaming=method.streaming,
-                    extra={"body": binding.body, "response_body": binding.response_body, "binding": binding.index},
-                )
-            )
-    return operations
+    return found
 
 
 def _template_problem(method: MethodInfo, binding: Binding) -> str | None:
