@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from gateway.auth.upstream import upstream_ssl_context, with_upstream_auth
 from gateway.errors import BadGateway, GatewayError, GatewayTimeout, Overloaded, ServiceUnavailable
 from gateway.plugin import Call, Operation, Reply, Translator
 from translators._http import HttpPool, HttpResponse
@@ -85,6 +86,7 @@ class RestTranslator(Translator):
             self.settings.url,
             max_connections=self.settings.max_connections,
             connect_timeout=self.settings.connect_timeout,
+            ssl=upstream_ssl_context(self.settings.auth),
         )
 
     async def close(self) -> None:
@@ -160,7 +162,7 @@ class RestTranslator(Translator):
             ("Forwarded", _forwarded(call)),
         ]
         headers += self.settings.headers.items()
-        return headers
+        return with_upstream_auth(headers, self.settings.auth, call.consumer)
 
     @staticmethod
     def _reply_headers(response: HttpResponse) -> list[tuple[str, str]]:

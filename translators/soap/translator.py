@@ -27,6 +27,7 @@ from zeep.client import AsyncClient
 from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 
+from gateway.auth.upstream import upstream_ssl_context, with_upstream_auth
 from gateway.errors import GatewayError, ServiceUnavailable, UnknownOperation
 from gateway.plugin import (
     Call,
@@ -94,7 +95,9 @@ class SoapTranslator(Translator):
         self._headers = [etree.fromstring(xml.encode()) for xml in s.soap_headers]
         self._fixed = self._fixed_headers()
         self._forwarded = frozenset(h.lower() for h in s.forward_headers) - _NEVER_FORWARDED
-        self._transport = SoapTransport(address, s.pool, s.max_response_bytes)
+        self._transport = SoapTransport(
+            address, s.pool, s.max_response_bytes, ssl=upstream_ssl_context(s.auth)
+        )
 
     def _prepare(self) -> None:
         """Everything CPU-bound at start-up: parse, choose the port, compile models and schemas."""
@@ -185,7 +188,7 @@ class SoapTranslator(Translator):
             headers.append(("Authorization", caller_auth))
         headers += [(k, v) for k, v in call.headers if k.lower() in self._forwarded]
         headers += self._fixed
-        return headers
+        return with_upstream_auth(headers, self.settings.auth, call.consumer)
 
     def _fixed_headers(self) -> list[tuple[str, str]]:
         """Headers every call carries: HTTP Basic credentials and the configured extras."""

@@ -13,6 +13,7 @@ error by :func:`to_gateway_error`, from :data:`ERROR_TABLE`::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from ssl import SSLContext
 from urllib.parse import urlsplit
 
 import httpx
@@ -57,7 +58,9 @@ def _first_line(exc: BaseException) -> str:
 class SoapTransport:
     """Sends envelopes to ``address`` and reads the answer whole, up to ``max_bytes``."""
 
-    def __init__(self, address: str, pool: PoolSettings, max_bytes: int) -> None:
+    def __init__(
+        self, address: str, pool: PoolSettings, max_bytes: int, ssl: SSLContext | None = None
+    ) -> None:
         url = urlsplit(address)
         self._target = (url.path or "/") + (f"?{url.query}" if url.query else "")
         self._pool = HttpPool(
@@ -65,6 +68,7 @@ class SoapTransport:
             max_connections=pool.max_connections,
             connect_timeout=pool.connect_timeout,
             keepalive_expiry=pool.keepalive_expiry,
+            ssl=ssl,
         )
         self._max_bytes = max_bytes
         self._httpx: httpx.AsyncClient | None = None

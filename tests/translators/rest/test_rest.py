@@ -194,3 +194,15 @@ def test_the_error_table_covers_every_client_error():
     raised = {cls for cls in subclasses(_http.HttpError) if cls in public} | {_http.HttpError}
     assert raised <= mapped
     assert all(issubclass(row[1], GatewayError) for row in ERROR_TABLE)
+
+
+async def test_upstream_credentials_and_identity_headers_replace_the_callers(echo_upstream, monkeypatch):
+    monkeypatch.setenv("ROSETTA_TEST_UPSTREAM_TOKEN", "upstream-secret-1")
+    cfg = config(echo_upstream, auth={"bearer": "${ROSETTA_TEST_UPSTREAM_TOKEN}", "identity": True})
+    from gateway.config import expand_env
+
+    async with serve_gateway(expand_env(cfg)) as url, httpx.AsyncClient(base_url=url) as client:
+        response = await client.get("/v1/rx/h", headers={"Authorization": "Bearer caller", "X-Consumer-ID": "forged"})
+    seen = response.json()["headers"]
+    assert seen["authorization"] == "Bearer upstream-secret-1"
+    assert seen["x-consumer-id"] == "anonymous"
