@@ -24,6 +24,7 @@ from gateway.errors import (
     BadRequest,
     ClientError,
     GatewayError,
+    HeadersTooLarge,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
@@ -137,6 +138,8 @@ def _sanic_error(request: Request, exc: Exception) -> HTTPResponse:
 
 
 def _translate_sanic_error(exc: Exception, config: Config) -> GatewayError:
+    if isinstance(exc, sanic_exc.PayloadTooLarge) and "header" in str(exc).lower():
+        return HeadersTooLarge("the request's header fields are larger than the limit")
     for sanic_type, ours, detail in _SANIC_ERRORS:
         if isinstance(exc, sanic_type):
             status = getattr(exc, "status_code", None)

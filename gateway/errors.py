@@ -18,12 +18,15 @@ its HTTP status, its stable problem ``type`` and its ``title``::
     │   ├── PayloadTooLarge           413 payload-too-large
     │   ├── UnsupportedMediaType      415 unsupported-media-type
     │   ├── UpstreamRejected          422 upstream-rejected   (e.g. a SOAP Client fault)
-    │   └── TooManyRequests           429 rate-limited
+    │   ├── TooManyRequests           429 rate-limited
+    │   └── HeadersTooLarge           431 headers-too-large
     └── UpstreamError                 5xx: the backend or the way to it failed
         ├── BadGateway                502 upstream-protocol   (malformed or lying reply)
         │   └── UpstreamFault         502 upstream-fault      (SOAP Server fault, gRPC error)
         ├── ServiceUnavailable        503 upstream-unreachable
-        │   └── Overloaded            503 overloaded          (bulkhead full, breaker open)
+        │   ├── Overloaded            503 overloaded          (bulkhead full, breaker open)
+        │   └── AuthUnavailable       503 auth-unavailable    (an issuer's keys not fetched yet;
+        │                                                      in gateway.auth.gate)
         └── GatewayTimeout            504 upstream-timeout
 
 A translator raises these (or sets ``status`` on an instance, e.g. for a gRPC
@@ -47,6 +50,7 @@ __all__ = [
     "Forbidden",
     "GatewayError",
     "GatewayTimeout",
+    "HeadersTooLarge",
     "InvalidArguments",
     "InvalidHeader",
     "MalformedBody",
@@ -183,6 +187,12 @@ class TooManyRequests(ClientError):
     status = 429
     slug = "rate-limited"
     title = "Too many requests"
+
+
+class HeadersTooLarge(ClientError):
+    status = 431
+    slug = "headers-too-large"
+    title = "Request header fields too large"
 
 
 class UpstreamError(GatewayError):

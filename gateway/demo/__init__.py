@@ -33,14 +33,18 @@ BACKENDS: tuple[str, ...] = (
 def run_demo(host: str = "127.0.0.1", port: int = 8080) -> int:
     """Start the backends, print curl lines, serve the gateway until interrupted."""
     from gateway.app import create_app_from_file
+    from gateway.auth.demo import DEMO_SECRET_ENV, demo_secret, demo_token
     from gateway.cli import serve
     from gateway.config import load_config
 
     processes = _start_backends()
     try:
         os.environ["ROSETTA_DEMO_HOST"], os.environ["ROSETTA_DEMO_PORT"] = host, str(port)
+        # A fresh signing secret each run: the demo token is never written anywhere.
+        os.environ.setdefault(DEMO_SECRET_ENV, demo_secret())
         config = load_config(DEMO_CONFIG)
-        print(_banner(f"http://{host}:{port}"), flush=True)
+        token = demo_token(os.environ[DEMO_SECRET_ENV])
+        print(_banner(f"http://{host}:{port}", token), flush=True)
         serve(config, partial(create_app_from_file, DEMO_CONFIG))
     finally:
         for process in processes:
@@ -81,10 +85,10 @@ def _wait_for_port(port: int, name: str, process: subprocess.Popen[bytes], timeo
     raise RuntimeError(f"demo backend {name} did not open port {port} within {timeout:g} s")
 
 
-def _banner(gateway: str) -> str:
+def _banner(gateway: str, token: str) -> str:
     lines = [f"Rosetta demo: gateway on {gateway}. Try:", ""]
     for name in BACKENDS:
         module = importlib.import_module(name)
-        lines += [f"  {line.format(gateway=gateway)}" for line in module.CURL_LINES]
+        lines += [f"  {line.format(gateway=gateway, token=token)}" for line in module.CURL_LINES]
     lines += ["", "Ctrl-C stops the gateway and every demo backend."]
     return "\n".join(lines)

@@ -20,7 +20,9 @@ PORT_ENV = "ROSETTA_DEMO_REST_PORT"
 CURL_LINES = [
     "curl -s {gateway}/v1/rx/prescriptions",
     "curl -s {gateway}/v1/rx/prescriptions/RX-1001",
-    "curl -s -X POST {gateway}/v1/refill/RX-1001 -H 'Content-Type: application/json' -d '{{\"pharmacy\": \"Main St\"}}'",
+    "curl -s -X POST {gateway}/v1/refill/RX-1001 -H 'Authorization: Bearer {token}' "
+    "-H 'Content-Type: application/json' -d '{{\"pharmacy\": \"Main St\"}}'",
+    "curl -s -X POST {gateway}/v1/refill/RX-1001   # expect 401: refills need the demo token",
 ]
 
 _PRESCRIPTIONS = {

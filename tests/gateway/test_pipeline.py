@@ -124,3 +124,7 @@ async def test_the_upstream_status_passes_through(gateway):
 async def test_many_concurrent_calls_all_answer(gateway):
     responses = await asyncio.gather(*(gateway.post("/f/Echo", json={"i": i}) for i in range(50)))
     assert [r.json()["args"]["i"] for r in responses] == list(range(50))
+
+
+async def test_oversized_header_fields_are_a_431(gateway):
+    assert_problem(await gateway.post("/f/Echo", json={}, headers={"X-Big": "x" * 9000}), 431, "headers-too-large")
