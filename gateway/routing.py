@@ -73,11 +73,12 @@ def compile_template(template: str) -> tuple[re.Pattern[str], tuple[str, ...], t
 
 
 def _split_verb(body: str) -> tuple[str, str]:
-    last = body.rsplit("/", 1)[-1]
-    if ":" in last and "}" not in last.split(":")[-1]:
-        head, _, verb = body.rpartition(":")
-        return head, verb
-    return body, ""
+    """Split off a ``:verb`` suffix: everything after the first ':' past the last '/' and '}'."""
+    start = max(body.rfind("/"), body.rfind("}")) + 1
+    colon = body.find(":", start)
+    if colon < 0:
+        return body, ""
+    return body[:colon], body[colon + 1 :]
 
 
 def _split(body: str) -> list[str]:

@@ -55,14 +55,20 @@ def run_demo(host: str = "127.0.0.1", port: int = 8080) -> int:
 
 
 def _start_backends() -> list[subprocess.Popen[bytes]]:
-    processes = []
-    for name in BACKENDS:
-        module = importlib.import_module(name)
-        port = _free_port()
-        os.environ[module.PORT_ENV] = str(port)
-        command = [sys.executable, "-m", "gateway.demo.backend", name, str(port)]
-        processes.append(subprocess.Popen(command))
-        _wait_for_port(port, name, processes[-1])
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for name in BACKENDS:
+            module = importlib.import_module(name)
+            port = _free_port()
+            os.environ[module.PORT_ENV] = str(port)
+            command = [sys.executable, "-m", "gateway.demo.backend", name, str(port)]
+            processes.append(subprocess.Popen(command))
+            _wait_for_port(port, name, processes[-1])
+    except BaseException:
+        # One backend failed: stop the ones already running before giving up.
+        for process in processes:
+            process.terminate()
+        raise
     return processes
 
 

@@ -25,6 +25,8 @@ def table(*specs):
         ("/files/{path=**}", "/files/a/b/c", {"path": "a/b/c"}),
         ("/files/{path=**}", "/files", {}),
         ("/v1/{name=*}:cancel", "/v1/op-1:cancel", {"name": "op-1"}),
+        ("/v1/x/{uuid}:custom:custom", "/v1/x/u-1:custom:custom", {"uuid": "u-1"}),
+        ("/v1/items:batchGet", "/v1/items:batchGet", {}),
         ("/v1/items/{id}", "/v1/items/a%20b", {"id": "a b"}),
     ],
 )

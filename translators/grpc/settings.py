@@ -54,7 +54,7 @@ class TlsSettings(BaseModel):
 class GrpcSettings(UpstreamSettings):
     """``type: grpc`` — a gRPC service, described by .proto files or by server reflection."""
 
-    type: Literal["grpc"] = "grpc"
+    type: Literal["grpc"] = Field("grpc", description="A gRPC service.")
     target: str = Field(description="host:port of the gRPC server (any gRPC target string).")
     protos: tuple[ExistingPath, ...] = Field((), description="The .proto files describing the service.")
     import_paths: tuple[ConfigPath, ...] = Field(
@@ -110,6 +110,12 @@ class GrpcSettings(UpstreamSettings):
     @classmethod
     def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(v.lower() for v in value)
+
+    @model_validator(mode="after")
+    def _tls_in_one_place(self) -> GrpcSettings:
+        if self.auth is not None and self.auth.tls is not None:
+            raise ValueError("gRPC upstreams take their TLS settings under 'tls', not 'auth.tls'")
+        return self
 
     @model_validator(mode="after")
     def _one_source(self) -> GrpcSettings:

@@ -16,14 +16,24 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import grpc.aio
 from google.protobuf import descriptor_pb2
 from google.protobuf.message import Message
 
+from gateway.auth.upstream import outgoing_headers
 from gateway.errors import GatewayTimeout, InvalidArguments, UnknownOperation
-from gateway.plugin import Call, Operation, Reply, Translator, TranslatorContext, UpstreamSettings
+from gateway.plugin import (
+    Call,
+    CorpusReport,
+    Operation,
+    Reply,
+    Translator,
+    TranslatorContext,
+    UpstreamSettings,
+)
 from translators.grpc import calls
 from translators.grpc.batching import batches
 from translators.grpc.boundary import ErrorContext
@@ -65,6 +75,17 @@ class GrpcTranslator(Translator):
     type_name = "grpc"
     settings_model = GrpcSettings
     settings: GrpcSettings
+
+    @classmethod
+    def check_corpus(cls, folder: Path) -> CorpusReport:
+        """Every ``.proto`` under ``folder``, compiled and turned into operations."""
+        from translators.grpc import corpus
+
+        report = corpus.check_corpus(folder)
+        lines = [f"FAIL {path}: {reason}" for path, reason in report.failures]
+        lines += [f"skip {binding}" for binding in report.skipped]
+        lines.append(f"{report.bindings} HTTP bindings")
+        return CorpusReport(report.loaded, report.failed, report.methods, tuple(lines))
 
     def __init__(self, name: str, settings: UpstreamSettings, context: TranslatorContext) -> None:
         super().__init__(name, settings, context)
@@ -172,8 +193,17 @@ class GrpcTranslator(Translator):
             timeout = min(timeout, call.deadline - asyncio.get_running_loop().time())
             if timeout <= 0:
                 raise GatewayTimeout(f"no time was left to call upstream '{self.name}'")
-        metadata = ((self._id_key, call.request_id), *self._static_metadata, *self._forwarded(call))
+        metadata = (
+            (self._id_key, call.request_id),
+            *self._static_metadata,
+            *self._forwarded(call),
+            *self._credentials(call),
+        )
         return calls.Invocation(timeout, metadata, self._errors)
+
+    def _credentials(self, call: Call) -> list[tuple[str, str]]:
+        """``auth:`` credentials and identity, as metadata (whose keys are lower case)."""
+        return [(k.lower(), v) for k, v in outgoing_headers(self.settings.auth, call.consumer)]
 
     def _forwarded(self, call: Call) -> list[tuple[str, str]]:
         out = []
