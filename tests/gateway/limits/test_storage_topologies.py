@@ -1,6 +1,7 @@
 """Sentinel and Cluster storages against real redis-server processes in those modes."""
 
 import asyncio
+import socket
 import subprocess
 import time
 import uuid
@@ -41,10 +42,24 @@ def sentinel(redis_server, tmp_path):
     master.stop()
 
 
+def cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free too."""
+    while True:
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as bus:
+            try:
+                bus.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
 @pytest.fixture
 def cluster(redis_server, tmp_path):
     """A one-node Redis Cluster owning every slot."""
-    port = free_port()
+    port = cluster_port()
     process = subprocess.Popen(
         [redis_server.binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf")],
