@@ -8,6 +8,7 @@ import shlex
 import httpx
 import pytest
 
+from gateway.auth.demo import DEMO_SECRET_ENV, demo_secret
 from gateway.config import load_config
 from gateway.demo import DEMO_CONFIG
 from gateway.demo.grpc_backend import CURL_LINES, PORT_ENV, start
@@ -18,7 +19,7 @@ from gateway.testing import serve_gateway
 async def demo():
     backend = await start("127.0.0.1", 0)
     try:
-        config = load_config(DEMO_CONFIG, env={PORT_ENV: str(backend.port)})
+        config = load_config(DEMO_CONFIG, env={PORT_ENV: str(backend.port), DEMO_SECRET_ENV: demo_secret()})
         async with serve_gateway(config) as url, httpx.AsyncClient(timeout=10) as client:
             yield url, client
     finally:
