@@ -8,6 +8,7 @@ and closed after it stops.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import socket
 from pathlib import Path
@@ -119,6 +120,10 @@ async def _start_runtime(app: Sanic) -> None:
     configure_logging()
     if getattr(app.ctx, "runtime", None) is None:
         app.ctx.runtime = await build_runtime(app.ctx.config)
+        # Parsed WSDLs, descriptor pools and schemas live as long as the runtime:
+        # keep them out of every future garbage-collection pass.
+        gc.collect()
+        gc.freeze()
 
 
 async def _stop_runtime(app: Sanic) -> None:

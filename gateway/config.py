@@ -299,6 +299,7 @@ def _format_errors(exc: ValidationError, prefix: str) -> list[str]:
             elif not str(part).startswith(("function-", "literal[", "tuple[")):
                 path = _join(path, part)
         message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        message = message.removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message += " (check the spelling; see docs/configuration.md)"
         lines.append(f"{path or '<root>'}: {message}")

@@ -24,7 +24,10 @@ its HTTP status, its stable problem ``type`` and its ``title``::
         ├── BadGateway                502 upstream-protocol   (malformed or lying reply)
         │   └── UpstreamFault         502 upstream-fault      (SOAP Server fault, gRPC error)
         ├── ServiceUnavailable        503 upstream-unreachable
-        │   ├── Overloaded            503 overloaded          (bulkhead full, breaker open)
+        │   ├── Overloaded            503 overloaded          (bulkhead full)
+        │   │   └── CircuitOpen       503 overloaded          (breaker open; gateway.resilience.guard)
+        │   ├── LimitsUnavailable     503 limits-unavailable  (counter storage down, mode deny;
+        │   │                                                  in gateway.limits)
         │   └── AuthUnavailable       503 auth-unavailable    (an issuer's keys not fetched yet;
         │                                                      in gateway.auth.gate)
         └── GatewayTimeout            504 upstream-timeout

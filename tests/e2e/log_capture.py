@@ -64,6 +64,18 @@ def install(path: Path | None = None) -> None:
     logging.Logger.isEnabledFor = enabled  # type: ignore[method-assign]
     logging.Logger.callHandlers = capturing  # type: ignore[method-assign]
 
+    from gateway.observability.logging import ACCESS_LOG
+
+    def access(fields: dict[str, Any]) -> None:
+        # The access log bypasses the logging module; its lines are scanned too.
+        line = "rosetta.access | INFO | " + " | ".join(f"{k}={v!r}" for k, v in fields.items())
+        LINES.append(line)
+        if sink is not None:
+            sink.write(line + "\n")
+            sink.flush()
+
+    ACCESS_LOG.listeners.append(access)
+
 
 def _render(record: logging.LogRecord) -> str:
     from gateway.observability.logging import REQUEST_ID

@@ -1,0 +1,32 @@
+"""The access log: exactly one JSON line per request, with the request id and no query string."""
+
+import io
+
+import httpx
+import orjson
+
+from gateway.observability.logging import ACCESS_LOG
+from gateway.testing import serve_gateway
+
+CONFIG = {
+    "upstreams": {"f": {"type": "gateway.testing:FakeTranslator"}},
+    "routes": [{"prefix": "/f", "upstream": "f", "auth": "none"}],
+}
+
+
+async def test_each_request_writes_one_access_line_without_its_query_string():
+    stream, previous = io.StringIO(), ACCESS_LOG.stream
+    try:
+        async with serve_gateway(CONFIG) as url, httpx.AsyncClient(base_url=url) as client:
+            ACCESS_LOG.stream = stream  # after start-up, which points the log at stderr
+            ok = await client.post("/f/Echo?api_key=hunter2", json={})
+            missing = await client.get("/nowhere")
+        ACCESS_LOG.flush()
+    finally:
+        ACCESS_LOG.stream = previous
+    lines = [orjson.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["status"] for line in lines] == [200, 404]
+    assert lines[0]["request_id"] == ok.headers["x-request-id"]
+    assert lines[1]["request_id"] == missing.headers["x-request-id"]
+    assert lines[0]["path"] == "/f/Echo" and "hunter2" not in stream.getvalue()
+    assert lines[0]["upstream"] == "f" and lines[0]["ms"] >= 0
