@@ -68,7 +68,7 @@ def install(path: Path | None = None) -> None:
 
     def access(fields: dict[str, Any]) -> None:
         # The access log bypasses the logging module; its lines are scanned too.
-        line = "rosetta.access | INFO | " + " | ".join(f"{k}={v!r}" for k, v in fields.items())
+        line = f"rosetta.access | INFO | {fields.get('request_id', '')} | request | fields={fields!r}"
         LINES.append(line)
         if sink is not None:
             sink.write(line + "\n")

@@ -62,7 +62,7 @@ def test_the_documented_shape_loads(tmp_path):
 @pytest.mark.parametrize("alg", ["none", "None", "NONE"])
 def test_alg_none_is_refused_at_load(tmp_path, alg):
     errors = errors_of(auth_config({"jwt": {"issuers": [issuer(algorithms=["RS256", alg])]}}), tmp_path)
-    assert errors == ["auth.jwt.issuers[0]: Value error, algorithms: 'none' is never accepted (unsigned tokens)"]
+    assert errors == ["auth.jwt.issuers[0]: algorithms: 'none' is never accepted (unsigned tokens)"]
 
 
 @pytest.mark.parametrize("alg", ["HS256", "HS384", "HS512"])
@@ -83,7 +83,7 @@ def test_an_unknown_algorithm_is_refused_at_load(tmp_path):
 
 def test_an_empty_audience_list_is_refused(tmp_path):
     errors = errors_of(auth_config({"jwt": {"issuers": [issuer(audience=[])]}}), tmp_path)
-    assert errors == ["auth.jwt.issuers[0].audience: Value error, name at least one audience"]
+    assert errors == ["auth.jwt.issuers[0].audience: name at least one audience"]
 
 
 def test_an_empty_algorithm_list_is_refused(tmp_path):
@@ -108,7 +108,7 @@ def test_a_short_hmac_secret_is_refused(tmp_path):
 
 def test_a_jwks_url_must_be_http(tmp_path):
     raw = auth_config({"jwt": {"issuers": [issuer(jwks_url="file:///etc/passwd")]}})
-    assert errors_of(raw, tmp_path) == ["auth.jwt.issuers[0].jwks_url: Value error, must be an http:// or https:// URL"]
+    assert errors_of(raw, tmp_path) == ["auth.jwt.issuers[0].jwks_url: must be an http:// or https:// URL"]
 
 
 def test_a_missing_public_key_file_is_named(tmp_path):
@@ -176,7 +176,7 @@ def test_a_bad_consumers_file_is_named_with_the_entry_at_fault(tmp_path):
 def test_a_consumers_file_that_is_not_yaml_is_named(tmp_path):
     (tmp_path / "consumers.yaml").write_text("- {id: [\n")
     errors = errors_of(auth_config({"consumers_file": "consumers.yaml"}), tmp_path)
-    assert errors[0].startswith("auth: Value error, consumers_file") and "cannot read" in errors[0]
+    assert errors[0].startswith("auth: consumers_file") and "cannot read" in errors[0]
 
 
 def test_consumer_settings_hold_plan_rate_limit_quota_and_extras(tmp_path):
