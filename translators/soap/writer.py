@@ -24,6 +24,7 @@ from lxml import etree
 from gateway.errors import InvalidArguments
 from translators.soap.simple import SimpleType, TypeMismatch
 from translators.soap.xsdmodel import ATTR, TEXT, ComplexType, Field
+from translators.xmljson.names import is_ncname
 
 __all__ = ["MAX_ERRORS", "XSI", "write_arguments"]
 
@@ -36,7 +37,6 @@ _XSI_TYPE = f"{{{XSI}}}type"
 _MISSING: Any = object()
 # Characters XML 1.0 cannot carry at all (§2.2), not even as references.
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_NCNAME = re.compile(r"[A-Za-z_\u00c0-\ufffd][\w.\-\u00b7\u00c0-\ufffd]*")
 
 
 @dataclass(slots=True)
@@ -243,7 +243,7 @@ def _plain(value: Any) -> str:
 
 
 def _is_name(name: str) -> bool:
-    return _NCNAME.fullmatch(name) is not None
+    return is_ncname(name)
 
 
 def _xsi_name(node: etree._Element, st: SimpleType) -> str:
