@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", help="comma-separated scenario names (default: all)")
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
-    p.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (10)")
+    p.add_argument("--duration", type=float, default=6.0, help="seconds per measurement (6)")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up before each (2)")
     p.add_argument("--latency-duration", type=float, default=4.0, help="seconds at 1 connection (4)")
     p.add_argument("--connections", type=int, default=50, help="concurrent connections (50)")
