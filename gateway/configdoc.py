@@ -29,7 +29,7 @@ _BEGIN, _END = "<!-- keys:begin -->", "<!-- keys:end -->"
 
 def render() -> str:
     """The generated key reference, as Markdown."""
-    sections = [
+    sections: list[tuple[str, Any]] = [
         ("server", Config.model_fields["server"].annotation),
         ("upstreams.NAME (type: rest)", load_translator_class("rest").settings_model),
         ("upstreams.NAME (type: soap)", load_translator_class("soap").settings_model),

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -27,7 +28,7 @@ CURL_LINES = [
 
 NS = "urn:rosetta:demo:inventory"
 _XML = "application/xml; charset=utf-8"
-_ORDERS = {
+_ORDERS: dict[int, dict[str, Any]] = {
     1: {"customer": "Ward 7", "placed": "2026-11-02", "rush": "false", "note": None,
         "items": [("AMX-500", 2, "3.10")]},
     2: {"customer": "Pharmacy Main St", "placed": "2026-11-20", "rush": "true", "note": "call first",
@@ -37,7 +38,7 @@ _names = itertools.count()
 _parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
-def _render(order_id: int, order: dict) -> bytes:
+def _render(order_id: int, order: dict[str, Any]) -> bytes:
     items = "".join(
         f"<item><sku>{escape(sku)}</sku><qty>{qty}</qty><price>{price}</price></item>"
         for sku, qty, price in order["items"]
@@ -54,7 +55,7 @@ def _render(order_id: int, order: dict) -> bytes:
     ).encode()
 
 
-def _parse(body: bytes) -> dict:
+def _parse(body: bytes) -> dict[str, Any]:
     root = etree.fromstring(body, _parser)
     q = f"{{{NS}}}"
     return {
