@@ -135,8 +135,10 @@ def _make_call(x: Exchange, forward_auth: bool, deadline: float) -> Call:
         headers=_end_to_end(request, x.runtime.auth.credential_headers, forward_auth),
         request_id=x.request_id,
         client_ip=request.ip,
-        scheme=request.scheme,
-        host=request.host,
+        # Straight from the connection and the Host header: Sanic's own properties
+        # re-read proxy settings Rosetta does not use (trusted proxies live in limits).
+        scheme="https" if request.conn_info is not None and request.conn_info.ssl else "http",
+        host=request.headers.get("host", ""),
         consumer=x.consumer,
         route_options=x.endpoint.route.options,
         deadline=deadline,
