@@ -11,13 +11,14 @@ import asyncio
 import re
 import subprocess
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bench.harness import LoadSpec, Row
 
-__all__ = ["lua_script", "parse_wrk", "python_load", "wrk"]
+__all__ = ["bounded_loop", "lua_script", "parse_wrk", "python_load", "wrk"]
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -76,32 +77,46 @@ def python_load(url: str, spec: LoadSpec, connections: int, duration: float) -> 
 
 
 async def _python_load(url: str, spec: LoadSpec, connections: int, duration: float) -> Row:
-    from bench.harness import Row
-    from translators._http import HttpError, HttpPool
+    from translators._http import HttpPool
 
     origin, _, path = url.partition("://")[2].partition("/")
     pool = HttpPool(f"http://{origin}", max_connections=connections)
+
+    async def one() -> None:
+        response = await pool.request(spec.method, "/" + path, spec.headers, spec.body or None, timeout=5)
+        await response.read()
+        if response.status >= 400:
+            raise RuntimeError(f"status {response.status}")
+
+    try:
+        return await bounded_loop(one, connections, duration)
+    finally:
+        await pool.aclose()
+
+
+async def bounded_loop(call: Callable[[], Awaitable[None]], connections: int, duration: float) -> Row:
+    """Run ``call`` from ``connections`` workers for ``duration`` s; a raised call is an error."""
+    from bench.harness import Row
+
     latencies: list[float] = []
-    errors = [0]
+    errors = 0
     deadline = time.perf_counter() + duration
 
     async def worker() -> None:
+        nonlocal errors
         while time.perf_counter() < deadline:
             start = time.perf_counter()
             try:
-                response = await pool.request(spec.method, "/" + path, spec.headers,
-                                              spec.body or None, timeout=5)
-                await response.read()
-                errors[0] += response.status >= 400
-            except HttpError:
-                errors[0] += 1
+                await call()
+            except Exception:  # a failed call counts as an error, the load goes on
+                errors += 1
             latencies.append(time.perf_counter() - start)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(connections)))
     elapsed = time.perf_counter() - started
-    await pool.aclose()
     latencies.sort()
-    pick = (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000) if latencies else (lambda q: 0.0)
-    return Row("", "", len(latencies) / elapsed, pick(0.50), pick(0.99), errors=errors[0],
+    count = len(latencies) or 1
+    pick = lambda q: latencies[min(count - 1, int(q * count))] * 1000 if latencies else 0.0  # noqa: E731
+    return Row("", "", len(latencies) / elapsed, pick(0.50), pick(0.99), errors=errors,
                tool="python", requests=len(latencies))

@@ -26,8 +26,8 @@ import time
 from typing import Any
 
 from bench.harness import REPO, Harness, LoadSpec, Row
+from bench.load import bounded_loop
 from bench.scenarios import scenario
-from bench.scenarios.soap import _run  # the same bounded Python load loop as zeep's row
 
 PROTO = REPO / "protos" / "testing" / "testing.proto"
 SERVICE = "rosetta.testing.v1.TestService"
@@ -158,9 +158,9 @@ async def _direct_load(target: str, connections: int, warmup: float, duration: f
         async def one() -> None:
             await unary(request)
 
-    await _run(one, connections, warmup)
+    await bounded_loop(one, connections, warmup)
     cpu = time.process_time()  # this process runs only the client now (and grpc's threads)
-    row = await _run(one, connections, duration)
+    row = await bounded_loop(one, connections, duration)
     if row.requests:
         row.cpu_us = (time.process_time() - cpu) / row.requests * 1e6
     await channel.close()

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench.harness import REPO, Harness, LoadSpec, Row
+from bench.load import bounded_loop
 from bench.scenarios import scenario
 
 WSDL = REPO / "wsdl" / "drug_catalog.wsdl"
@@ -107,35 +106,10 @@ async def _zeep_load(address: str, connections: int, warmup: float, duration: fl
     async def one() -> None:
         await service.GetDrug(code="AMX500")
 
-    await _run(one, connections, warmup)
-    row = await _run(one, connections, duration)
+    await bounded_loop(one, connections, warmup)
+    row = await bounded_loop(one, connections, duration)
     await transport.aclose()
     return row
-
-
-async def _run(call: Callable[[], Awaitable[None]], connections: int, duration: float) -> Row:
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + duration
-
-    async def worker() -> None:
-        nonlocal errors
-        while time.perf_counter() < deadline:
-            start = time.perf_counter()
-            try:
-                await call()
-            except Exception:  # a failed call counts as an error, the load goes on
-                errors += 1
-            latencies.append(time.perf_counter() - start)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    count = len(latencies) or 1
-    pick = lambda q: latencies[min(count - 1, int(q * count))] * 1000 if latencies else 0.0  # noqa: E731
-    return Row("", "", len(latencies) / elapsed, pick(0.50), pick(0.99), errors=errors,
-               tool="python", requests=len(latencies))
 
 
 if __name__ == "__main__":  # print the backend's fixed envelope
