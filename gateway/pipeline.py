@@ -37,6 +37,7 @@ from gateway.errors import (
 )
 from gateway.observability.logging import REQUEST_ID, log_access
 from gateway.plugin import ANONYMOUS, NOTHING, Call, Consumer, Reply
+from gateway.response import GatewayResponse
 
 if TYPE_CHECKING:
     from gateway.routing import Endpoint
@@ -214,7 +215,7 @@ async def _respond(x: Exchange, reply: Reply) -> HTTPResponse | None:
         body, content_type = reply.body or b"", reply.content_type  # type: ignore[assignment]
     if reply.status in _NO_BODY:
         body = b""
-    return HTTPResponse(body, status=reply.status, headers=Header(headers), content_type=content_type)
+    return GatewayResponse(body, status=reply.status, headers=Header(headers), content_type=content_type)
 
 
 async def _stream_reply(x: Exchange, reply: Reply, headers: list[tuple[str, str]]) -> None:
@@ -249,7 +250,7 @@ def problem_response(error: GatewayError, request_id: str | None, header: str = 
     if request_id:
         headers.append((header, request_id))
     body = orjson.dumps(problem_body(error, request_id))
-    return HTTPResponse(body, status=error.http_status, headers=Header(headers), content_type=PROBLEM_CONTENT_TYPE)
+    return GatewayResponse(body, status=error.http_status, headers=Header(headers), content_type=PROBLEM_CONTENT_TYPE)
 
 
 def _problem(x: Exchange, error: GatewayError) -> HTTPResponse:

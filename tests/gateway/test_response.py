@@ -1,0 +1,35 @@
+"""GatewayResponse sends exactly the header bytes Sanic's HTTPResponse sends."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sanic.compat import Header
+from sanic.headers import format_http1_response
+from sanic.response import HTTPResponse
+
+from gateway.response import GatewayResponse, sanitized
+
+names = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=":"), min_size=1)
+values = st.text() | st.integers() | st.sampled_from(["a\r\nSet-Cookie: x=1", "nul\x00byte", "tab\tkept", "é ü"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(headers=st.lists(st.tuples(names, values), max_size=6), status=st.sampled_from([200, 204, 304, 404]))
+def test_header_bytes_are_sanics(headers: list[tuple[str, object]], status: int) -> None:
+    ours = GatewayResponse(b"{}", status=status, headers=Header(headers), content_type="application/json")
+    theirs = HTTPResponse(b"{}", status=status, headers=Header(headers), content_type="application/json")
+    assert format_http1_response(status, ours.processed_headers) == format_http1_response(
+        status, theirs.processed_headers
+    )
+
+
+def test_cr_lf_and_nul_are_removed_but_tabs_and_unicode_stay() -> None:
+    assert sanitized("a\r\nSet-Cookie: x=1") == "aSet-Cookie: x=1"
+    assert sanitized("nul\x00") == "nul"
+    assert sanitized("tab\tkept é") == "tab\tkept é"
+
+
+def test_a_header_injection_attempt_reaches_the_wire_as_one_line() -> None:
+    response = GatewayResponse(b"", headers=Header([("X-Note", "ok\r\nSet-Cookie: stolen=1")]))
+    head = format_http1_response(200, response.processed_headers)
+    assert b"X-Note: okSet-Cookie: stolen=1\r\n" in head
+    assert b"\r\nSet-Cookie" not in head
