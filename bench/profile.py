@@ -1,6 +1,7 @@
 """Profile one server under load with py-spy: where does a request's time go?
 
     python bench/profile.py rosetta [--seconds 10] [--raw out.txt]
+    python bench/profile.py rosetta-limited   # with a never-reached memory:// rate limit
     python bench/profile.py pool|aiohttp|httpx|httpx-pool|bare
 
 Starts the fast upstream and the target (Rosetta with the REST passthrough
@@ -22,12 +23,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import Harness  # noqa: E402
+from bench.scenarios.limits import limited_config  # noqa: E402
 from bench.scenarios.rest import PATH, rest_config  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("target", choices=["rosetta", "bare", "pool", "aiohttp", "httpx", "httpx-pool"])
+    parser.add_argument("target", choices=["rosetta", "rosetta-limited", "bare", "pool", "aiohttp", "httpx", "httpx-pool"])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--raw", type=Path, help="keep py-spy's collapsed stacks here")
@@ -38,6 +40,8 @@ def main() -> int:
         upstream = h.upstream()
         if args.target == "rosetta":
             url = h.rosetta(rest_config(upstream), ready_path=PATH) + PATH
+        elif args.target == "rosetta-limited":
+            url = h.rosetta(limited_config(upstream, "memory://"), ready_path=PATH) + PATH
         else:
             url = h.sanic(args.target, upstream) + PATH
         pid = h._procs[-1][1].pid

@@ -31,7 +31,8 @@ from gateway.limits.metrics import LimitsMetrics
 from gateway.limits.policy import Policy, PolicyBook
 from gateway.limits.rules import state_header
 from gateway.limits.settings import LimitsSettings
-from gateway.limits.storage import Storage, StorageError, open_storage
+from gateway.limits.storage import Decision, Storage, StorageError, open_storage
+from gateway.limits.storage.memory import MemoryStorage
 from gateway.limits.window import Counts, Rule, admits, retry_after
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class Limiter:
         self.storage: Storage = open_storage(settings.storage, settings.storage_timeout)
         self._down_until = 0.0
         self._down = False
+        self._local = self.storage if isinstance(self.storage, MemoryStorage) else None
 
     async def start(self) -> None:
         """Connect to the counter storage."""
@@ -74,22 +76,45 @@ class Limiter:
         policy = self.book.policy(exchange.endpoint.route, exchange.consumer, request.ip, request.headers)
         if policy is None:
             return
+        local = self._local
+        if local is not None and policy.state_prefix:
+            # memory:// with one rule, the hot path: nothing to await, no Counts unless refused.
+            rest, reset, refused = local.decide_one(policy.keys[0], policy.rules[0], policy.cost)
+            self.metrics.decisions += 1
+            exchange.response_headers += (policy.field, ("RateLimit", f"{policy.state_prefix}{rest};t={reset}"))
+            if refused is not None:
+                raise self._refused(policy, [refused])
+            return
+        if local is not None:
+            admitted, counts = local.decide(policy.keys, policy.rules, policy.cost)
+        else:
+            decision = await self._shared_hit(policy)
+            if decision is None:
+                return
+            admitted, counts = decision
+        self.metrics.decisions += 1
+        exchange.response_headers += (policy.field, ("RateLimit", state_header(policy.rules, counts)))
+        if not admitted:
+            raise self._refused(policy, counts)
+
+    def _refused(self, policy: Policy, counts: Sequence[Counts]) -> TooManyRequests:
+        self.metrics.rejected += 1
+        return _too_many(policy, counts)
+
+    async def _shared_hit(self, policy: Policy) -> Decision | None:
+        """The storage's decision; ``None`` when it failed and ``on_storage_error`` lets the call on."""
         if self._down and not self._may_retry():
-            return self._without_storage()
+            self._without_storage()
+            return None
         try:
-            admitted, counts = await self.storage.hit(policy.keys, policy.rules, policy.cost)
+            decision = await self.storage.hit(policy.keys, policy.rules, policy.cost)
         except StorageError as exc:
             self._storage_failed(exc)
-            return self._without_storage()
-        self.metrics.decisions += 1
+            self._without_storage()
+            return None
         if self._down:
             self._storage_back()
-        headers = exchange.response_headers
-        headers.append(("RateLimit-Policy", policy.header))
-        headers.append(("RateLimit", state_header(policy.rules, counts)))
-        if not admitted:
-            self.metrics.rejected += 1
-            raise _too_many(policy, counts)
+        return decision
 
     def _may_retry(self) -> bool:
         return time.monotonic() >= self._down_until

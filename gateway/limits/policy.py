@@ -35,15 +35,18 @@ __all__ = ["Policy", "PolicyBook"]
 log = logging.getLogger("rosetta")
 
 _NO_RULES: tuple[Rule, ...] = ()
+_CACHED_POLICIES = 8192  # resolved policies kept before the cache starts afresh
 
 
 class Policy(NamedTuple):
     """The rules of one call, the counter key of each, what the call costs, its policy header."""
 
     rules: tuple[Rule, ...]
-    keys: list[str]
+    keys: tuple[str, ...]
     cost: int
     header: str  # the RateLimit-Policy value
+    field: tuple[str, str]  # ("RateLimit-Policy", header), ready to send
+    state_prefix: str  # '"<name>";r=' of a single rule's RateLimit value; "" with several rules
 
 
 class _Part(NamedTuple):
@@ -55,6 +58,8 @@ class _Part(NamedTuple):
 
 
 _EMPTY = _Part((), (), "")
+_UNLIMITED = Policy((), (), 0, "", ("", ""), "")  # a cached "no limit applies"
+_ABSENT = object()
 
 
 def _part(rules: tuple[Rule, ...], suffixes: tuple[str, ...]) -> _Part:
@@ -72,23 +77,43 @@ class PolicyBook:
         self._plans = {name: _plan_rules(plan) for name, plan in settings.plans.items()}
         self._routes: dict[int, _Part] = {}
         self._consumers: dict[tuple[Any, ...], _Part] = {}
+        self._policies: dict[tuple[Any, ...], Policy] = {}
 
     def policy(self, route: RouteConfig, consumer: Consumer, peer: str, headers: Any) -> Policy | None:
-        """The policy of a call on ``route`` by ``consumer`` from ``peer``; ``None`` when unlimited."""
+        """The policy of a call on ``route`` by ``consumer`` from ``peer``; ``None`` when unlimited.
+
+        Resolved policies are cached per route and caller (the cache is
+        dropped whole when it fills, so a flood of new callers cannot grow it).
+        """
+        anonymous = consumer is ANONYMOUS or consumer.id == ANONYMOUS.id
+        if anonymous:
+            caller = client_ip(peer, headers.items(), self._trusted) if self._trusted else peer
+            cache_key: tuple[Any, ...] = (id(route), caller)
+        else:
+            settings = consumer.settings
+            caller = consumer.id
+            cache_key = (id(route), caller, *_limit_settings(settings))
+        policy = self._policies.get(cache_key)
+        if policy is None:
+            if len(self._policies) >= _CACHED_POLICIES:
+                self._policies.clear()
+            policy = self._policies[cache_key] = self._resolve(route, consumer, anonymous, caller)
+        return None if policy is _UNLIMITED else policy
+
+    def _resolve(self, route: RouteConfig, consumer: Consumer, anonymous: bool, caller: str) -> Policy:
         part = self._routes.get(id(route)) or self._route(route)
-        if consumer is ANONYMOUS or consumer.id == ANONYMOUS.id:
+        if anonymous:
             if not part.rules:
-                return None
-            ip = client_ip(peer, headers.items(), self._trusted) if self._trusted else peer
-            base = self._prefix + "ip:" + ip + ":"
-            return Policy(part.rules, [base + s for s in part.suffixes], route.cost, part.header)
+                return _UNLIMITED
+            base = self._prefix + "ip:" + caller + ":"
+            return _policy(part.rules, tuple(base + s for s in part.suffixes), route.cost, part.header)
         extra = self._consumer(consumer)
         if not (part.rules or extra.rules):
-            return None
-        base = self._prefix + "consumer:" + consumer.id + ":"
-        keys = [base + s for s in part.suffixes] + [base + s for s in extra.suffixes]
+            return _UNLIMITED
+        base = self._prefix + "consumer:" + caller + ":"
+        keys = tuple(base + s for s in part.suffixes + extra.suffixes)
         header = ", ".join(h for h in (part.header, extra.header) if h)
-        return Policy(part.rules + extra.rules, keys, route.cost, header)
+        return _policy(part.rules + extra.rules, keys, route.cost, header)
 
     def _route(self, route: RouteConfig) -> _Part:
         rules = parse_rules("route", route.rate_limit) if route.rate_limit else _NO_RULES
@@ -102,7 +127,7 @@ class PolicyBook:
         if not settings and self.settings.default_plan is None:
             return _EMPTY
         plan_name = settings.get("plan") or self.settings.default_plan
-        cache_key = (plan_name, settings.get("rate_limit"), settings.get("quota"))
+        cache_key = (plan_name, *_limit_settings(settings))
         part = self._consumers.get(cache_key)
         if part is None:
             rules = self._consumer_rules(consumer, plan_name)
@@ -120,6 +145,16 @@ class PolicyBook:
         except ValueError:
             raise _misconfigured(f"consumer '{consumer.id}' has a malformed rate_limit or quota") from None
         return rate + quota
+
+
+def _policy(rules: tuple[Rule, ...], keys: tuple[str, ...], cost: int, header: str) -> Policy:
+    prefix = f'"{rules[0].name}";r=' if len(rules) == 1 else ""
+    return Policy(rules, keys, cost, header, ("RateLimit-Policy", header), prefix)
+
+
+def _limit_settings(settings: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What of a consumer's settings decides its limits (an absent key differs from ``None``)."""
+    return settings.get("plan"), settings.get("rate_limit", _ABSENT), settings.get("quota", _ABSENT)
 
 
 def _plan_rules(plan: PlanSettings) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:

@@ -12,6 +12,7 @@ Each rule is named ``<scope>-<window>s``; scopes are ``route``, ``global``,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -43,9 +44,14 @@ def policy_header(rules: Sequence[Rule]) -> str:
 
 def state_header(rules: Sequence[Rule], counts: Sequence[Counts]) -> str:
     """The ``RateLimit`` value: what is left of each rule and when it resets."""
-    if len(rules) == 1:  # the common case, without the generator
-        r, c = rules[0], counts[0]
-        return f'"{r.name}";r={remaining(r, c)};t={reset_after(r, c)}'
+    if len(rules) == 1:  # the common case, with remaining() and reset_after() inlined
+        r, (previous, current, elapsed) = rules[0], counts[0]
+        window = r.window
+        left = window - elapsed
+        used = previous * (left / window) + current  # exactly weighted()
+        rest = int(r.amount - used + 1e-9)  # truncates; negatives become 0 below, as in remaining()
+        reset = math.ceil(left + window) if current else math.ceil(left) if previous else 0
+        return f'"{r.name}";r={rest if rest > 0 else 0};t={reset}'
     return ", ".join(
         f'"{r.name}";r={remaining(r, c)};t={reset_after(r, c)}' for r, c in zip(rules, counts, strict=True)
     )

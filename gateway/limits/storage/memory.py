@@ -3,26 +3,40 @@
 A decision runs without awaiting anything, so it is atomic within the event
 loop. Counters are not shared with other processes: Rosetta refuses to start
 with ``server.workers > 1`` and this storage (see ``limits.settings``).
+
+Each key's counter is one small mutable object, rolled forward and updated in
+place: on the hot path a decision allocates only the :class:`Counts` it returns.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 
 from gateway.limits.storage import Decision
-from gateway.limits.window import Counts, Rule, admits, roll
+from gateway.limits.window import Counts, Rule, admits, remaining, reset_after
 
 __all__ = ["MemoryStorage"]
 
 _SWEEP_EVERY = 10_000  # decisions between sweeps of expired counters
 
 
+class _Counter:
+    """One key's two windows: the index of the current one, its count, the previous one's count."""
+
+    __slots__ = ("current", "expiry", "index", "previous")
+
+    def __init__(self, index: float, previous: int, window: int) -> None:
+        self.index, self.current, self.previous = index, 0, previous
+        self.expiry = (index + 2) * window  # when both windows have passed
+
+
 class MemoryStorage:
-    """Sliding-window counters in a dict: key → (window index, current, previous, expiry)."""
+    """Sliding-window counters in a dict: key → :class:`_Counter`."""
 
     def __init__(self, uri: str = "memory://", timeout: float = 0.0, clock: Callable[[], float] = time.time) -> None:
-        self._counters: dict[str, tuple[int, int, int, int]] = {}
+        self._counters: dict[str, _Counter] = {}
         self._clock = clock
         self._until_sweep = _SWEEP_EVERY
 
@@ -33,34 +47,91 @@ class MemoryStorage:
         self._counters.clear()
 
     async def hit(self, keys: Sequence[str], rules: Sequence[Rule], cost: int) -> Decision:
+        return self.decide(keys, rules, cost)
+
+    def decide(self, keys: Sequence[str], rules: Sequence[Rule], cost: int) -> Decision:
+        """:meth:`hit` without the coroutine: the limiter calls this directly."""
         now = self._clock()
-        counts = [self._counts(key, rule, now) for key, rule in zip(keys, rules, strict=False)]
-        for rule, c in zip(rules, counts, strict=False):
-            if not admits(rule, c, cost):
-                return False, counts
+        if len(rules) != 1:
+            return self._decide_many(keys, rules, cost, now)
+        rule = rules[0]  # the common case, inline
+        window = rule.window
+        index = now // window
+        counter = self._counters.get(keys[0])
+        if counter is None or counter.index != index:
+            counter = self._roll(keys[0], counter, index, window)
+        elapsed = now - index * window
+        previous, current = counter.previous, counter.current
         if cost:
-            counts = [self._add(key, rule, c, cost, now) for key, rule, c in zip(keys, rules, counts, strict=False)]
+            if previous * ((window - elapsed) / window) + current + cost > rule.amount:  # as admits()
+                return False, [Counts(previous, current, elapsed)]
+            counter.current = current = current + cost
+            self._until_sweep -= 1
             if self._until_sweep <= 0:
                 self._sweep(now)
-        return True, counts
+        return True, [Counts(previous, current, elapsed)]
 
-    def _counts(self, key: str, rule: Rule, now: float) -> Counts:
-        index, elapsed = divmod(now, rule.window)
-        stored = self._counters.get(key)
-        if stored is None:
-            return Counts(0, 0, elapsed)
-        return Counts(*roll(stored[0], stored[1], stored[2], int(index)), elapsed)
+    def decide_one(self, key: str, rule: Rule, cost: int) -> tuple[int, int, Counts | None]:
+        """One rule's decision, with its header figures: ``(remaining, reset, None)`` when the call
+        is admitted (and counted), ``(remaining, reset, counts)`` when it is refused.
 
-    def _add(self, key: str, rule: Rule, counts: Counts, cost: int, now: float) -> Counts:
-        index = int(now // rule.window)
-        current = counts.current + cost
-        self._counters[key] = (index, current, counts.previous, (index + 2) * rule.window)
+        The same arithmetic as :meth:`decide` followed by
+        :func:`~gateway.limits.window.remaining` and :func:`~gateway.limits.window.reset_after`,
+        without building the :class:`Counts` of an admitted call.
+        """
+        now = self._clock()
+        window = rule.window
+        index = now // window
+        counter = self._counters.get(key)
+        if counter is None or counter.index != index:
+            counter = self._roll(key, counter, index, window)
+        previous, current = counter.previous, counter.current
+        elapsed = now - index * window
+        left = window - elapsed
+        share = left / window
+        if cost:
+            if previous * share + current + cost > rule.amount:  # as admits()
+                counts = Counts(previous, current, elapsed)
+                return remaining(rule, counts), reset_after(rule, counts), counts
+            counter.current = current = current + cost
+            self._until_sweep -= 1
+            if self._until_sweep <= 0:
+                self._sweep(now)
+        rest = int(rule.amount - (previous * share + current) + 1e-9)  # remaining(), for a fitted call
+        reset = math.ceil(left + window) if current else math.ceil(left) if previous else 0
+        return rest if rest > 0 else 0, reset, None
+
+    def _decide_many(self, keys: Sequence[str], rules: Sequence[Rule], cost: int, now: float) -> Decision:
+        """Every rule admits the call, and every counter takes its cost; or none does."""
+        counters: list[_Counter] = []
+        counts: list[Counts] = []
+        for key, rule in zip(keys, rules, strict=True):
+            index = now // rule.window
+            counter = self._counters.get(key)
+            if counter is None or counter.index != index:
+                counter = self._roll(key, counter, index, rule.window)
+            counters.append(counter)
+            counts.append(Counts(counter.previous, counter.current, now - index * rule.window))
+        if not cost:
+            return True, counts
+        if not all(admits(rule, c, cost) for rule, c in zip(rules, counts, strict=True)):
+            return False, counts
+        for counter in counters:
+            counter.current += cost
         self._until_sweep -= 1
-        return Counts(counts.previous, current, counts.elapsed)
+        if self._until_sweep <= 0:
+            self._sweep(now)
+        return True, [c._replace(current=c.current + cost) for c in counts]
+
+    def _roll(self, key: str, counter: _Counter | None, index: float, window: int) -> _Counter:
+        """A counter for window ``index``: the previous window's count is the old current one if adjacent."""
+        previous = counter.current if counter is not None and counter.index == index - 1 else 0
+        counter = self._counters[key] = _Counter(index, previous, window)
+        return counter
 
     def _sweep(self, now: float) -> None:
         self._until_sweep = _SWEEP_EVERY
-        for key in [k for k, stored in self._counters.items() if stored[3] <= now]:
+        for key in [k for k, counter in self._counters.items() if counter.expiry <= now]:
             del self._counters[key]
 
     def __len__(self) -> int:

@@ -1,9 +1,11 @@
 """Rate strings to rules, and the RateLimit header fields (IETF httpapi draft, structured fields)."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.limits.rules import parse_rules, policy_header, state_header
-from gateway.limits.window import Counts, Rule
+from gateway.limits.window import Counts, Rule, remaining, reset_after
 
 
 def test_each_window_of_a_rate_is_one_named_rule():
@@ -31,3 +33,20 @@ def test_the_policy_field_lists_quota_and_window_of_every_rule():
 def test_the_state_field_gives_remaining_and_reset_of_every_rule():
     rules = parse_rules("route", "20/minute")
     assert state_header(rules, [Counts(0, 1, 10.0)]) == '"route-60s";r=19;t=110'
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    amount=st.integers(1, 10**9),
+    window=st.integers(1, 10**6),
+    previous=st.integers(0, 2 * 10**9),
+    current=st.integers(0, 2 * 10**9),
+    share=st.floats(0, 0.999999),
+)
+def test_the_single_rule_state_field_matches_the_window_formulas(
+    amount: int, window: int, previous: int, current: int, share: float
+) -> None:
+    rule, counts = Rule("route-60s", amount, window), Counts(previous, current, share * window)
+    expected = f'"route-60s";r={remaining(rule, counts)};t={reset_after(rule, counts)}'
+    assert state_header([rule], [counts]) == expected
+    assert state_header([rule, rule], [counts, counts]) == f"{expected}, {expected}"

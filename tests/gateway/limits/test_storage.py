@@ -10,11 +10,13 @@ import uuid
 
 import pytest
 import redis.exceptions as rx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.limits.storage import BACKENDS, StorageError, open_storage
 from gateway.limits.storage.memory import MemoryStorage
 from gateway.limits.storage.redis import ERROR_TABLE, map_error
-from gateway.limits.window import Rule
+from gateway.limits.window import Rule, remaining, reset_after
 
 MINUTE = Rule("route-60s", amount=20, window=60)
 DAY = Rule("quota-86400s", amount=30, window=86400)
@@ -155,3 +157,25 @@ def test_specific_redis_errors_map_before_general_ones():
     assert "credentials" in str(map_error(rx.AuthenticationError("x")))
     assert "unreachable" in str(map_error(rx.ConnectionError("x")))
     assert "refused the command" in str(map_error(rx.ResponseError("x")))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    amount=st.integers(1, 50),
+    window=st.sampled_from([1, 7, 60, 86400]),
+    steps=st.lists(st.tuples(st.floats(0, 40), st.integers(0, 9)), min_size=1, max_size=40),
+)
+def test_the_single_rule_path_decides_and_reports_like_the_general_one(
+    amount: int, window: int, steps: list[tuple[float, int]]
+) -> None:
+    """decide_one (the limiter's hot path) and decide + window formulas agree call by call."""
+    rule, now = Rule("route", amount, window), [1_000_000.0]
+    fast, general = MemoryStorage(clock=lambda: now[0]), MemoryStorage(clock=lambda: now[0])
+    for advance, cost in steps:
+        now[0] += advance
+        rest, reset, refused = fast.decide_one("k", rule, cost)
+        admitted, counts = general.decide(["k"], [rule], cost)
+        assert (refused is None) == admitted
+        assert (rest, reset) == (remaining(rule, counts[0]), reset_after(rule, counts[0]))
+        if refused is not None:
+            assert refused == counts[0]
