@@ -33,7 +33,6 @@ __all__ = ["Decoders", "Encoders", "Fallback"]
 _F = FieldDescriptor
 _INT64 = frozenset({_F.CPPTYPE_INT64, _F.CPPTYPE_UINT64})
 _INT32 = frozenset({_F.CPPTYPE_INT32, _F.CPPTYPE_UINT32})
-_FLOATS = frozenset({_F.CPPTYPE_FLOAT, _F.CPPTYPE_DOUBLE})
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
 _FLOAT_MAX = type_checkers._FLOAT_MAX  # noqa: SLF001 - json_format checks the same bound
 
@@ -82,41 +81,39 @@ class Encoders:
         self._emit = emit_unpopulated
         self._proto_names = proto_names
         self._pool = pool
-        # (field name, JSON key, presence, converter); presence None: a float
-        # without presence, which is present when -0.0 (its bits are not zero).
-        self._plans: dict[str, list[tuple[str, str, bool | None, Encode]] | None] = {}
+        self._plans: dict[str, list[tuple[str, str, bool, Encode]] | None] = {}  # (field, key, presence, converter)
+        self._by_number: dict[str, dict[int, tuple[str, Encode]]] = {}  # field number → (JSON key, converter)
 
     def encode(self, message: Message) -> dict[str, Any]:
         """``message`` as a dict; :class:`Fallback` when its type is not covered."""
-        descriptor = message.DESCRIPTOR
-        name = descriptor.full_name
-        if name in self._plans:
-            plan = self._plans[name]
-        else:
-            plan = self._plans[name] = None if _special(descriptor) else self._plan(descriptor)
+        name = message.DESCRIPTOR.full_name
+        plan = self._plans[name] if name in self._plans else self._compile(message.DESCRIPTOR)
         if plan is None:
             raise Fallback(name)
         out: dict[str, Any] = {}
+        if not self._emit:  # only the populated fields, listed as json_format lists them
+            by_number = self._by_number[name]
+            for field, value in message.ListFields():
+                key, convert = by_number[field.number]
+                out[key] = convert(value)
+            return out
         has = message.HasField
-        for name, key, presence, convert in plan:
-            if presence is True:
-                if has(name):
-                    out[key] = convert(getattr(message, name))
-            else:
-                value = getattr(message, name)
-                if value or self._emit or (presence is None and math.copysign(1.0, value) < 0):
-                    out[key] = convert(value)
+        for field_name, key, presence, convert in plan:
+            if not presence or has(field_name):  # every field, but a field with presence only when set
+                out[key] = convert(getattr(message, field_name))
         return out
 
-    def _plan(self, descriptor: Descriptor) -> list[tuple[str, str, bool | None, Encode]]:
-        plan = []
-        for field in descriptor.fields:
-            key = field.name if self._proto_names else field.json_name
-            presence: bool | None = field.has_presence
-            if not presence and not field.is_repeated and field.cpp_type in _FLOATS:
-                presence = None
-            plan.append((field.name, key, presence, self._field(field)))
+    def _compile(self, descriptor: Descriptor) -> list[tuple[str, str, bool, Encode]] | None:
+        name = descriptor.full_name
+        plan = self._plans[name] = None if _special(descriptor) else self._plan(descriptor)
+        if plan is not None:
+            numbers = [field.number for field in descriptor.fields]
+            self._by_number[name] = {n: (key, convert) for n, (_, key, _, convert) in zip(numbers, plan, strict=True)}
         return plan
+
+    def _plan(self, descriptor: Descriptor) -> list[tuple[str, str, bool, Encode]]:
+        key_of = (lambda f: f.name) if self._proto_names else (lambda f: f.json_name)
+        return [(f.name, key_of(f), f.has_presence, self._field(f)) for f in descriptor.fields]
 
     def _field(self, field: FieldDescriptor) -> Encode:
         if _is_map(field):
