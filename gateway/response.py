@@ -38,13 +38,13 @@ class GatewayResponse(HTTPResponse):
         """The headers as Sanic sends them: content type defaulted, CR/LF/NUL removed, encoded."""
         if has_message_body(self.status):
             self.headers.setdefault("content-type", self.content_type)
-        return iter([
-            (
-                _NAMES.get(name) or _encoded_name(name),
-                sanitized(value if value.__class__ is str else f"{value}").encode(errors="surrogateescape"),
-            )
-            for name, value in self.headers.items()
-        ])
+        encoded = []
+        for name, value in self.headers.items():
+            text = value if value.__class__ is str else f"{value}"
+            if not text.isprintable():  # sanitized(), inline: this loop runs for every header sent
+                text = text.translate(HEADER_TRANSLATION_TABLE)
+            encoded.append((_NAMES.get(name) or _encoded_name(name), text.encode(errors="surrogateescape")))
+        return iter(encoded)
 
 
 def _encoded_name(name: str) -> bytes:

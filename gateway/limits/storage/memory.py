@@ -19,7 +19,7 @@ from gateway.limits.window import Counts, Rule, admits, remaining, reset_after
 
 __all__ = ["MemoryStorage"]
 
-_SWEEP_EVERY = 10_000  # decisions between sweeps of expired counters
+_SWEEP_EVERY = 10_000  # counters started between sweeps of expired ones
 
 
 class _Counter:
@@ -59,16 +59,13 @@ class MemoryStorage:
         index = now // window
         counter = self._counters.get(keys[0])
         if counter is None or counter.index != index:
-            counter = self._roll(keys[0], counter, index, window)
+            counter = self._roll(keys[0], counter, index, window, now)
         elapsed = now - index * window
         previous, current = counter.previous, counter.current
         if cost:
             if previous * ((window - elapsed) / window) + current + cost > rule.amount:  # as admits()
                 return False, [Counts(previous, current, elapsed)]
             counter.current = current = current + cost
-            self._until_sweep -= 1
-            if self._until_sweep <= 0:
-                self._sweep(now)
         return True, [Counts(previous, current, elapsed)]
 
     def decide_one(self, key: str, rule: Rule, cost: int) -> tuple[int, int, Counts | None]:
@@ -84,7 +81,7 @@ class MemoryStorage:
         index = now // window
         counter = self._counters.get(key)
         if counter is None or counter.index != index:
-            counter = self._roll(key, counter, index, window)
+            counter = self._roll(key, counter, index, window, now)
         previous, current = counter.previous, counter.current
         elapsed = now - index * window
         left = window - elapsed
@@ -94,9 +91,6 @@ class MemoryStorage:
                 counts = Counts(previous, current, elapsed)
                 return remaining(rule, counts), reset_after(rule, counts), counts
             counter.current = current = current + cost
-            self._until_sweep -= 1
-            if self._until_sweep <= 0:
-                self._sweep(now)
         rest = int(rule.amount - (previous * share + current) + 1e-9)  # remaining(), for a fitted call
         reset = math.ceil(left + window) if current else math.ceil(left) if previous else 0
         return rest if rest > 0 else 0, reset, None
@@ -109,7 +103,7 @@ class MemoryStorage:
             index = now // rule.window
             counter = self._counters.get(key)
             if counter is None or counter.index != index:
-                counter = self._roll(key, counter, index, rule.window)
+                counter = self._roll(key, counter, index, rule.window, now)
             counters.append(counter)
             counts.append(Counts(counter.previous, counter.current, now - index * rule.window))
         if not cost:
@@ -118,14 +112,14 @@ class MemoryStorage:
             return False, counts
         for counter in counters:
             counter.current += cost
-        self._until_sweep -= 1
-        if self._until_sweep <= 0:
-            self._sweep(now)
         return True, [c._replace(current=c.current + cost) for c in counts]
 
-    def _roll(self, key: str, counter: _Counter | None, index: float, window: int) -> _Counter:
+    def _roll(self, key: str, counter: _Counter | None, index: float, window: int, now: float) -> _Counter:
         """A counter for window ``index``: the previous window's count is the old current one if adjacent."""
         previous = counter.current if counter is not None and counter.index == index - 1 else 0
+        self._until_sweep -= 1  # only here can the dict grow: count sweeps in new windows
+        if self._until_sweep <= 0:
+            self._sweep(now)
         counter = self._counters[key] = _Counter(index, previous, window)
         return counter
 
