@@ -27,6 +27,7 @@ from sanic import exceptions as sanic_exc
 from sanic.compat import Header
 from sanic.response import HTTPResponse
 
+from gateway.deadlines import Deadlines, TaskDeadline
 from gateway.errors import (
     PROBLEM_CONTENT_TYPE,
     BadRequest,
@@ -86,7 +87,12 @@ def request_id_of(request: Request, header: str) -> str:
 def build_pipeline(get_runtime: Callable[[], Runtime]) -> Handler:
     """The handler for every request, reading the current runtime once per request."""
 
+    deadlines: Deadlines | None = None  # of the serving loop, made on its first request
+
     async def pipeline(request: Request, **_: str) -> HTTPResponse | None:
+        nonlocal deadlines
+        if deadlines is None or deadlines.loop is not asyncio.get_running_loop():
+            deadlines = Deadlines(asyncio.get_running_loop())
         runtime = get_runtime()
         x = Exchange(request, runtime, request_id_of(request, runtime.config.server.request_id_header), time.perf_counter())
         token = REQUEST_ID.set(x.request_id)
@@ -95,7 +101,7 @@ def build_pipeline(get_runtime: Callable[[], Runtime]) -> Handler:
             x.endpoint, x.params = runtime.routes.match(request.method, request.path)
             x.consumer = await runtime.auth.authenticate(x)
             await runtime.limiter.acquire(x)
-            reply = await _translate(x)
+            reply = await _translate(x, deadlines)
             return await _respond(x, reply)
         except GatewayError as exc:
             return _problem(x, exc)
@@ -109,14 +115,14 @@ def build_pipeline(get_runtime: Callable[[], Runtime]) -> Handler:
     return pipeline
 
 
-async def _translate(x: Exchange) -> Reply:
+async def _translate(x: Exchange, deadlines: Deadlines) -> Reply:
     endpoint = x.endpoint
     translator = x.runtime.translators[endpoint.upstream]
     timeout = endpoint.route.timeout or translator.settings.timeout
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = deadlines.loop.time() + timeout
     call = _make_call(x, translator.settings.forward_auth, deadline)
     try:
-        async with asyncio.timeout_at(deadline):
+        async with TaskDeadline(deadlines, deadline):
             return await x.runtime.resilience.handle(x, translator, call)
     except TimeoutError:
         raise GatewayTimeout(

@@ -21,8 +21,8 @@ from collections.abc import AsyncIterable, Sequence
 from functools import partial
 from urllib.parse import urlsplit
 
+from gateway.deadlines import Deadlines
 from translators._http._connection import Connection, StaleConnection
-from translators._http._deadlines import Deadlines
 from translators._http._head import encode_head
 from translators._http.errors import ConnectError, ConnectTimeout, PoolTimeout, ReadTimeout
 from translators._http.response import HttpResponse

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from translators._http.errors import HttpError, ReadTimeout, ResponseTooLarge
 
 if TYPE_CHECKING:
+    from gateway.deadlines import Deadlines
     from translators._http._connection import Connection
-    from translators._http._deadlines import Deadlines
 
 __all__ = ["HttpResponse"]
 
