@@ -2,6 +2,7 @@
 
     python bench/profile.py rosetta [--seconds 10] [--raw out.txt]
     python bench/profile.py rosetta-limited   # with a never-reached memory:// rate limit
+    python bench/profile.py rosetta-grpc      # JSON to the gRPC benchmark backend's unary Echo
     python bench/profile.py pool|aiohttp|httpx|httpx-pool|bare
 
 Starts the fast upstream and the target (Rosetta with the REST passthrough
@@ -22,14 +23,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import Harness  # noqa: E402
+from bench.harness import Harness, LoadSpec  # noqa: E402
+from bench.load import lua_script  # noqa: E402
+from bench.scenarios.grpc import SERVICE, UNARY_BODY, grpc_backend, grpc_config  # noqa: E402
 from bench.scenarios.limits import limited_config  # noqa: E402
 from bench.scenarios.rest import PATH, rest_config  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("target", choices=["rosetta", "rosetta-limited", "bare", "pool", "aiohttp", "httpx", "httpx-pool"])
+    parser.add_argument("target", choices=["rosetta", "rosetta-limited", "rosetta-grpc", "bare", "pool", "aiohttp", "httpx", "httpx-pool"])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--raw", type=Path, help="keep py-spy's collapsed stacks here")
@@ -38,14 +41,18 @@ def main() -> int:
     h = Harness()
     try:
         upstream = h.upstream()
+        spec = LoadSpec()
         if args.target == "rosetta":
             url = h.rosetta(rest_config(upstream), ready_path=PATH) + PATH
         elif args.target == "rosetta-limited":
             url = h.rosetta(limited_config(upstream, "memory://"), ready_path=PATH) + PATH
+        elif args.target == "rosetta-grpc":
+            url = h.rosetta(grpc_config(grpc_backend(h))) + f"/g/{SERVICE}/Echo"
+            spec = LoadSpec(method="POST", body=UNARY_BODY)
         else:
             url = h.sanic(args.target, upstream) + PATH
         pid = h._procs[-1][1].pid
-        stacks = _record(py_spy, pid, url, args.seconds, h.tmp / "stacks.txt")
+        stacks = _record(py_spy, pid, url, spec, args.seconds, h)
     finally:
         h.close()
     if args.raw:
@@ -54,11 +61,15 @@ def main() -> int:
     return 0
 
 
-def _record(py_spy: str, pid: int, url: str, seconds: float, out: Path) -> str:
+def _record(py_spy: str, pid: int, url: str, spec: LoadSpec, seconds: float, h: Harness) -> str:
+    out = h.tmp / "stacks.txt"
     spy = subprocess.Popen([py_spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "250",
                             "--format", "raw", "-o", str(out), "--nonblocking", "--subprocesses"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    load = subprocess.run(["wrk", "-t1", "-c50", f"-d{seconds + 1:g}s", url], capture_output=True, text=True)
+    script = h.tmp / "load.lua"
+    script.write_text(lua_script(spec))
+    load = subprocess.run(["wrk", "-t1", "-c50", f"-d{seconds + 1:g}s", "-s", str(script), url],
+                          capture_output=True, text=True)
     spy.wait(30)
     print(load.stdout)
     return out.read_text()
