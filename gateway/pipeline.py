@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 import os
 import re
@@ -81,7 +82,30 @@ def request_id_of(request: Request, header: str) -> str:
     given = request.headers.get(header)
     if given and _REQUEST_ID.fullmatch(given):
         return given
-    return os.urandom(16).hex()  # the shape of uuid4().hex at a quarter of its cost
+    return _new_request_id()
+
+
+class _RequestIds:
+    """New request ids: 32 hex digits, a random per-process half and a counting half.
+
+    Unique across processes and instances (64 random bits each) and in order
+    within one, at under half the cost of ``os.urandom(16).hex()``. They are
+    labels for logs and support, never secrets.
+    """
+
+    def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._count = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._count) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+_new_request_id = _RequestIds()
+os.register_at_fork(after_in_child=_new_request_id.reseed)  # a forked worker must not repeat its parent's
 
 
 def build_pipeline(get_runtime: Callable[[], Runtime]) -> Handler:
@@ -123,6 +147,8 @@ async def _translate(x: Exchange, deadlines: Deadlines) -> Reply:
     call = _make_call(x, translator.settings.forward_auth, deadline)
     try:
         async with TaskDeadline(deadlines, deadline):
+            if x.runtime.resilience.bare(endpoint.route):
+                return await translator.handle(call)
             return await x.runtime.resilience.handle(x, translator, call)
     except TimeoutError:
         raise GatewayTimeout(

@@ -128,3 +128,23 @@ async def test_many_concurrent_calls_all_answer(gateway):
 
 async def test_oversized_header_fields_are_a_431(gateway):
     assert_problem(await gateway.post("/f/Echo", json={}, headers={"X-Big": "x" * 9000}), 431, "headers-too-large")
+
+
+def test_new_request_ids_are_32_hex_digits_unique_and_reseeded_in_a_forked_child():
+    import os
+
+    from gateway.pipeline import _new_request_id
+
+    ids = [_new_request_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its first id and leave at once
+        os.write(write, _new_request_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert child[:16] != ids[-1][:16]  # a fresh random half, not the parent's
