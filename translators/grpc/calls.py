@@ -14,7 +14,7 @@ import asyncio
 import base64
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import grpc
 import grpc.aio
@@ -32,8 +32,7 @@ Encode = Callable[[Message], Any]
 END: Any = object()
 
 
-@dataclass(frozen=True, slots=True)
-class Invocation:
+class Invocation(NamedTuple):
     """How to make one call: deadline, metadata out, metadata wanted back, error context."""
 
     timeout: float
@@ -58,7 +57,7 @@ async def unary(multicallable: Any, request: Message, inv: Invocation) -> tuple[
     call = multicallable(request, timeout=inv.timeout, metadata=inv.metadata)
     try:
         response = await call
-        return response, await _headers(call, inv, trailers=True)
+        return response, (await _headers(call, inv, trailers=True) if inv.errors.response_metadata else [])
     except FOREIGN_ERRORS as exc:
         raise inv.fail(exc) from None
 

@@ -33,6 +33,7 @@ __all__ = ["Decoders", "Encoders", "Fallback"]
 _F = FieldDescriptor
 _INT64 = frozenset({_F.CPPTYPE_INT64, _F.CPPTYPE_UINT64})
 _INT32 = frozenset({_F.CPPTYPE_INT32, _F.CPPTYPE_UINT32})
+_MUTABLE = (list, dict)  # defaults copied for each message: [] and {}
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
 _FLOAT_MAX = type_checkers._FLOAT_MAX  # noqa: SLF001 - json_format checks the same bound
 
@@ -81,39 +82,48 @@ class Encoders:
         self._emit = emit_unpopulated
         self._proto_names = proto_names
         self._pool = pool
-        self._plans: dict[str, list[tuple[str, str, bool, Encode]] | None] = {}  # (field, key, presence, converter)
-        self._by_number: dict[str, dict[int, tuple[str, Encode]]] = {}  # field number → (JSON key, converter)
+        self._by_number: dict[str, dict[int, tuple[str, Encode]] | None] = {}  # number → (JSON key, converter)
+        self._defaults: dict[str, list[tuple[int, str, Any]]] = {}  # (number, JSON key, default) without presence
 
     def encode(self, message: Message) -> dict[str, Any]:
-        """``message`` as a dict; :class:`Fallback` when its type is not covered."""
+        """``message`` as a dict; :class:`Fallback` when its type is not covered.
+
+        The populated fields come from ``ListFields`` (in field-number order);
+        with ``emit_unpopulated``, every other field without presence follows
+        with its default, in declaration order: json_format's own order.
+        """
         name = message.DESCRIPTOR.full_name
-        plan = self._plans[name] if name in self._plans else self._compile(message.DESCRIPTOR)
-        if plan is None:
+        by_number = self._by_number[name] if name in self._by_number else self._compile(message)
+        if by_number is None:
             raise Fallback(name)
         out: dict[str, Any] = {}
-        if not self._emit:  # only the populated fields, listed as json_format lists them
-            by_number = self._by_number[name]
-            for field, value in message.ListFields():
-                key, convert = by_number[field.number]
-                out[key] = convert(value)
-            return out
-        has = message.HasField
-        for field_name, key, presence, convert in plan:
-            if not presence or has(field_name):  # every field, but a field with presence only when set
-                out[key] = convert(getattr(message, field_name))
+        numbers = []
+        for field, value in message.ListFields():
+            key, convert = by_number[field.number]
+            out[key] = convert(value)
+            numbers.append(field.number)
+        if self._emit:
+            for number, key, default in self._defaults[name]:
+                if number not in numbers:
+                    out[key] = default.copy() if default.__class__ in _MUTABLE else default
         return out
 
-    def _compile(self, descriptor: Descriptor) -> list[tuple[str, str, bool, Encode]] | None:
-        name = descriptor.full_name
-        plan = self._plans[name] = None if _special(descriptor) else self._plan(descriptor)
-        if plan is not None:
-            numbers = [field.number for field in descriptor.fields]
-            self._by_number[name] = {n: (key, convert) for n, (_, key, _, convert) in zip(numbers, plan, strict=True)}
-        return plan
-
-    def _plan(self, descriptor: Descriptor) -> list[tuple[str, str, bool, Encode]]:
+    def _compile(self, message: Message) -> dict[int, tuple[str, Encode]] | None:
+        """Converters by field number, and the JSON default of each field without presence."""
+        descriptor = message.DESCRIPTOR
+        if _special(descriptor):
+            self._by_number[descriptor.full_name] = None
+            return None
         key_of = (lambda f: f.name) if self._proto_names else (lambda f: f.json_name)
-        return [(f.name, key_of(f), f.has_presence, self._field(f)) for f in descriptor.fields]
+        by_number = {f.number: (key_of(f), self._field(f)) for f in descriptor.fields}
+        empty = type(message)()
+        self._defaults[descriptor.full_name] = [
+            (f.number, key_of(f), by_number[f.number][1](getattr(empty, f.name)))
+            for f in descriptor.fields
+            if not f.has_presence
+        ]
+        self._by_number[descriptor.full_name] = by_number
+        return by_number
 
     def _field(self, field: FieldDescriptor) -> Encode:
         if _is_map(field):

@@ -193,12 +193,11 @@ class GrpcTranslator(Translator):
             timeout = min(timeout, call.deadline - asyncio.get_running_loop().time())
             if timeout <= 0:
                 raise GatewayTimeout(f"no time was left to call upstream '{self.name}'")
-        metadata = (
-            (self._id_key, call.request_id),
-            *self._static_metadata,
-            *self._forwarded(call),
-            *self._credentials(call),
-        )
+        metadata: tuple[tuple[str, str], ...] = ((self._id_key, call.request_id), *self._static_metadata)
+        if self.settings.forward_headers:
+            metadata += tuple(self._forwarded(call))
+        if self.settings.auth is not None:
+            metadata += tuple(self._credentials(call))
         return calls.Invocation(timeout, metadata, self._errors)
 
     def _credentials(self, call: Call) -> list[tuple[str, str]]:
