@@ -143,6 +143,7 @@ class RouteTable:
     endpoints: tuple[Endpoint, ...]
     _index: Mapping[str, tuple[Endpoint, ...]] = field(default_factory=dict, repr=False)
     _wild: tuple[Endpoint, ...] = ()
+    _exact: Mapping[str, tuple[Endpoint, ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, endpoints: Iterable[Endpoint]) -> RouteTable:
@@ -156,10 +157,27 @@ class RouteTable:
             else:
                 index.setdefault(first, []).append(endpoint)
         frozen = {k: tuple(sorted(v + wild, key=lambda e: (e.rank, e.route_index))) for k, v in index.items()}
-        return cls(ordered, frozen, tuple(wild))
+        exact: dict[str, list[Endpoint]] = {}
+        for endpoint in ordered:
+            if _literal(endpoint):
+                exact.setdefault(endpoint.template, []).append(endpoint)
+        return cls(ordered, frozen, tuple(wild), {k: tuple(v) for k, v in exact.items()})
 
     def match(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]]:
-        """The endpoint for ``method path`` and its variables; 404 or 405 otherwise."""
+        """The endpoint for ``method path`` and its variables; 404 or 405 otherwise.
+
+        A path that is exactly a literal template (no variables) is looked up
+        directly: no template matching that path can rank above it.
+        """
+        exact = self._exact.get(path)
+        if exact is not None:
+            for endpoint in exact:
+                if endpoint.methods is None or method in endpoint.methods:
+                    return endpoint, {}
+        return self.scan(method, path)
+
+    def scan(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]]:
+        """:meth:`match` by trying every candidate template in rank order."""
         candidates = self._index.get(_first_of_path(path), self._wild)
         allowed: set[str] = set()
         for endpoint in candidates:
@@ -191,6 +209,12 @@ def _first_segment(template: str) -> str | None:
     if not first or any(ch in first for ch in "{}*:"):
         return None
     return first
+
+
+def _literal(endpoint: Endpoint) -> bool:
+    """Whether ``endpoint`` matches its own template string and nothing else."""
+    template = endpoint.template
+    return not any(ch in template for ch in "{}*") and endpoint.regex.fullmatch(template) is not None
 
 
 def _first_of_path(path: str) -> str:

@@ -1,6 +1,8 @@
 """The route table: Google HTTP rule templates, literal-first matching, 404 and 405."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.config import RouteConfig
 from gateway.errors import MethodNotAllowed, NotFound
@@ -72,3 +74,38 @@ def test_prefix_routes_expose_every_operation_under_the_prefix():
     t = RouteTable.build(endpoints_for_route(0, route, ops, None))
     assert t.match("POST", "/soap/Sub")[0].operation.name == "Sub"
     assert [row[1] for row in t.describe()] == ["/soap/Add", "/soap/Sub"]
+
+
+_SEGMENTS = st.sampled_from(["a", "b", "{x}", "*", "{y=a/*}"])
+_TEMPLATES = st.builds(
+    lambda segments, tail, verb: "/" + "/".join(segments + tail) + verb,
+    st.lists(_SEGMENTS, max_size=3),
+    st.sampled_from([[], ["**"]]),
+    st.sampled_from(["", ":go"]),
+)
+_PATHS = st.builds(
+    lambda parts, verb: "/" + "/".join(parts) + verb,
+    st.lists(st.sampled_from(["a", "b", "c", "*", "{x}"]), max_size=4),
+    st.sampled_from(["", ":go"]),
+)
+
+
+def _outcome(find, method, path):
+    try:
+        endpoint, params = find(method, path)
+    except MethodNotAllowed as exc:
+        return "405", exc.headers["Allow"]
+    except NotFound:
+        return "404", None
+    return endpoint.operation.name, params
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    specs=st.lists(st.tuples(_TEMPLATES, st.sampled_from(["GET", "POST", "*"])), min_size=1, max_size=6),
+    method=st.sampled_from(["GET", "POST"]),
+    path=_PATHS,
+)
+def test_the_literal_path_index_answers_as_the_full_scan_does(specs, method, path):
+    t = table(*((template, m, f"op{i}") for i, (template, m) in enumerate(specs)))
+    assert _outcome(t.match, method, path) == _outcome(t.scan, method, path)
