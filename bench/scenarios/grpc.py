@@ -6,7 +6,7 @@
     ``python -m bench.scenarios.grpc serve GRPC_PORT HTTP_PORT``): a direct
     ``grpc.aio`` client at 50 concurrent calls (in this process) vs
     ``POST /g/rosetta.testing.v1.TestService/Echo`` as JSON through Rosetta at
-    50 connections (wrk);
+    50 connections (wrk), in three interleaved rounds, the best of each kept;
 (b) server streaming ``Count`` of 1,000 small messages, served pre-encoded
     by nginx speaking gRPC over cleartext HTTP/2 (a Python server sends only
     ~12,000 messages/s here, which would measure the server, not Rosetta):
@@ -34,6 +34,7 @@ SERVICE = "rosetta.testing.v1.TestService"
 UNARY_BODY = b'{"name": "hello", "int32Value": 42, "tags": ["a", "b"]}'
 STREAM_BODY = b'{"n": 1000}'
 MESSAGES = 1000
+ROUNDS = 3  # interleaved unary rounds; a burst of other work on the machine must not decide the ratio
 
 
 def grpc_config(target: str) -> dict[str, Any]:
@@ -80,9 +81,7 @@ def grpc_scenario(h: Harness) -> None:
     gateway = h.rosetta(grpc_config(target))
 
     _check(f"{gateway}/g/{SERVICE}/Echo", UNARY_BODY, lines=1)
-    direct = direct_row(h, "grpc.aio client, unary Echo", target, streaming=False)
-    ours = h.measure("grpc", "Rosetta JSON unary", f"{gateway}/g/{SERVICE}/Echo", LoadSpec(method="POST", body=UNARY_BODY))
-    _no_errors(direct, ours)
+    direct, ours = _unary_rounds(h, target, f"{gateway}/g/{SERVICE}/Echo")
     h.ratio("grpc", "Rosetta JSON / direct grpc.aio unary throughput", ours.rps / direct.rps, at_least=0.70)
     _cpu_note(h, "unary call", direct, ours, 1)
 
@@ -100,6 +99,20 @@ def grpc_scenario(h: Harness) -> None:
     h.ratio("grpc", "Rosetta streamed messages/s", stream.rps * MESSAGES, at_least=50_000)
     h.note("grpc", f"direct grpc.aio client read {direct_stream.rps * MESSAGES:,.0f} messages/s")
     _cpu_note(h, "streamed message", direct_stream, stream, MESSAGES)
+
+
+def _unary_rounds(h: Harness, target: str, url: str) -> tuple[Row, Row]:
+    """Direct and Rosetta measured ROUNDS times, interleaved; the best (least disturbed) of each."""
+    best: dict[str, Row] = {}
+    for n in range(1, ROUNDS + 1):
+        direct = direct_row(h, f"grpc.aio client, unary Echo (round {n})", target, streaming=False)
+        ours = h.measure("grpc", f"Rosetta JSON unary (round {n})", url, LoadSpec(method="POST", body=UNARY_BODY),
+                         one_connection=n == 1)
+        _no_errors(direct, ours)
+        for name, row in (("direct", direct), ("ours", ours)):
+            if name not in best or row.rps > best[name].rps:
+                best[name] = row
+    return best["direct"], best["ours"]
 
 
 def _check(url: str, body: bytes, lines: int) -> None:
