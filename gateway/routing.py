@@ -143,7 +143,7 @@ class RouteTable:
     endpoints: tuple[Endpoint, ...]
     _index: Mapping[str, tuple[Endpoint, ...]] = field(default_factory=dict, repr=False)
     _wild: tuple[Endpoint, ...] = ()
-    _exact: Mapping[str, tuple[Endpoint, ...]] = field(default_factory=dict, repr=False)
+    _exact: Mapping[str, tuple[tuple[Endpoint, dict[str, str]], ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, endpoints: Iterable[Endpoint]) -> RouteTable:
@@ -157,24 +157,33 @@ class RouteTable:
             else:
                 index.setdefault(first, []).append(endpoint)
         frozen = {k: tuple(sorted(v + wild, key=lambda e: (e.rank, e.route_index))) for k, v in index.items()}
-        exact: dict[str, list[Endpoint]] = {}
-        for endpoint in ordered:
-            if _literal(endpoint):
-                exact.setdefault(endpoint.template, []).append(endpoint)
-        return cls(ordered, frozen, tuple(wild), {k: tuple(v) for k, v in exact.items()})
+        table = cls(ordered, frozen, tuple(wild))
+        paths = {e.template for e in ordered if _literal(e)}
+        exact = {path: table.candidates(path) for path in paths}
+        return cls(ordered, frozen, tuple(wild), exact)
 
     def match(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]]:
         """The endpoint for ``method path`` and its variables; 404 or 405 otherwise.
 
         A path that is exactly a literal template (no variables) is looked up
-        directly: no template matching that path can rank above it.
+        directly: the endpoints matching it were found, in rank order, when the
+        table was built.
         """
         exact = self._exact.get(path)
         if exact is not None:
-            for endpoint in exact:
+            for endpoint, params in exact:
                 if endpoint.methods is None or method in endpoint.methods:
-                    return endpoint, {}
+                    return endpoint, dict(params)
         return self.scan(method, path)
+
+    def candidates(self, path: str) -> tuple[tuple[Endpoint, dict[str, str]], ...]:
+        """Every endpoint matching ``path`` with its variables, in the order :meth:`scan` tries them."""
+        found = []
+        for endpoint in self._index.get(_first_of_path(path), self._wild):
+            params = endpoint.match(path)
+            if params is not None:
+                found.append((endpoint, params))
+        return tuple(found)
 
     def scan(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]]:
         """:meth:`match` by trying every candidate template in rank order."""
