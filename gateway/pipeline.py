@@ -25,7 +25,6 @@ from urllib.parse import parse_qs
 import orjson
 from sanic import Request
 from sanic import exceptions as sanic_exc
-from sanic.compat import Header
 from sanic.response import HTTPResponse
 
 from gateway.deadlines import Deadlines, TaskDeadline
@@ -247,12 +246,12 @@ async def _respond(x: Exchange, reply: Reply) -> HTTPResponse | None:
         body, content_type = reply.body or b"", reply.content_type  # type: ignore[assignment]
     if reply.status in _NO_BODY:
         body = b""
-    return GatewayResponse(body, status=reply.status, headers=Header(headers), content_type=content_type)
+    return GatewayResponse(body, status=reply.status, headers=headers, content_type=content_type)
 
 
 async def _stream_reply(x: Exchange, reply: Reply, headers: list[tuple[str, str]]) -> None:
     assert reply.stream is not None
-    response = await x.request.respond(status=reply.status, headers=Header(headers), content_type=reply.content_type)
+    response = await x.request.respond(GatewayResponse(status=reply.status, headers=headers, content_type=reply.content_type))
     try:
         async for chunk in reply.stream:
             await response.send(chunk)
@@ -282,7 +281,7 @@ def problem_response(error: GatewayError, request_id: str | None, header: str = 
     if request_id:
         headers.append((header, request_id))
     body = orjson.dumps(problem_body(error, request_id))
-    return GatewayResponse(body, status=error.http_status, headers=Header(headers), content_type=PROBLEM_CONTENT_TYPE)
+    return GatewayResponse(body, status=error.http_status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def _problem(x: Exchange, error: GatewayError) -> HTTPResponse:

@@ -11,8 +11,9 @@ Sanic's own table. The bytes on the wire are exactly Sanic's::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+from sanic.compat import Header
 from sanic.helpers import has_message_body
 from sanic.response import HTTPResponse
 from sanic.response.types import HEADER_TRANSLATION_TABLE
@@ -32,6 +33,24 @@ class GatewayResponse(HTTPResponse):
     """An ``HTTPResponse`` whose headers encode without a per-character table lookup."""
 
     __slots__ = ()
+
+    def __init__(
+        self,
+        body: bytes | str | None = None,
+        status: int = 200,
+        headers: Iterable[tuple[str, str]] | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        # Sanic's two __init__s build three Header objects (an empty one, ``headers``
+        # and a copy of it); this sets the same attributes with one. A test holds the
+        # attribute set to Sanic's.
+        self.asgi = False
+        self.stream = None
+        self.content_type = content_type
+        self.body = self._encode_body(body)
+        self.status = status
+        self.headers = Header(headers or ())
+        self._cookies = None
 
     @property
     def processed_headers(self) -> Iterator[tuple[bytes, bytes]]:

@@ -1,5 +1,6 @@
 """GatewayResponse sends exactly the header bytes Sanic's HTTPResponse sends."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sanic.compat import Header
@@ -33,3 +34,18 @@ def test_a_header_injection_attempt_reaches_the_wire_as_one_line() -> None:
     head = format_http1_response(200, response.processed_headers)
     assert b"X-Note: okSet-Cookie: stolen=1\r\n" in head
     assert b"\r\nSet-Cookie" not in head
+
+
+def _state(response: HTTPResponse) -> dict[str, object]:
+    slots = {name for cls in type(response).__mro__ for name in getattr(cls, "__slots__", ())}
+    state = {name: getattr(response, name) for name in slots if hasattr(response, name)}
+    state["headers"] = list(state["headers"].items())
+    return state
+
+
+@pytest.mark.parametrize("body", [None, b"{}", "text"])
+def test_a_new_response_holds_what_sanics_holds(body: object) -> None:
+    headers = [("X-Request-ID", "abc"), ("RateLimit", '"route-60s";r=1;t=2')]
+    ours = GatewayResponse(body, status=201, headers=headers, content_type="application/json")
+    theirs = HTTPResponse(body, status=201, headers=Header(headers), content_type="application/json")
+    assert _state(ours) == _state(theirs)
