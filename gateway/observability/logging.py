@@ -107,9 +107,10 @@ class AccessLog:
 
 
 def _line(fields: dict[str, Any]) -> bytes:
-    entry = {"ts": round(time.time(), 3), "level": "info", "logger": "rosetta.access", "msg": "request"}
-    entry.update(fields)
-    return orjson.dumps(entry) + b"\n"
+    # int(...)/1000, not round(): round() of a float costs 0.4 µs (it formats the number).
+    ts = int(time.time() * 1000) / 1000
+    entry = {"ts": ts, "level": "info", "logger": "rosetta.access", "msg": "request", **fields}
+    return orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE)
 
 
 #: The process's access log.
@@ -118,5 +119,5 @@ ACCESS_LOG = AccessLog()
 
 def log_access(fields: dict[str, Any], started: float) -> None:
     """Write the one access line of a request."""
-    fields["ms"] = round((time.perf_counter() - started) * 1000, 2)
+    fields["ms"] = int((time.perf_counter() - started) * 100_000 + 0.5) / 100  # to 0.01 ms
     ACCESS_LOG.write(fields)
