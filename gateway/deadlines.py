@@ -10,7 +10,7 @@ times out between its deadline and one tick later.
 bounds each upstream call with it (translators also pass the exact deadline
 to their protocol, e.g. as the gRPC deadline)::
 
-    async with TaskDeadline(deadlines, loop.time() + 30) as bound:
+    with TaskDeadline(deadlines, loop.time() + 30):  # inside a task
         reply = await translator.handle(call)
     # raises TimeoutError once the deadline has passed (up to one tick late)
 """
@@ -64,8 +64,9 @@ class TaskDeadline:
     """``asyncio.timeout_at(deadline)`` for the current task, checked by ``deadlines``' ticks.
 
     On expiry the task is cancelled; the cancellation surfaces inside the
-    ``async with`` block and leaves it as :class:`TimeoutError`. A cancellation
-    from elsewhere (the client went away) stays a ``CancelledError``.
+    ``with`` block and leaves it as :class:`TimeoutError`. A cancellation from
+    elsewhere (the client went away) stays a ``CancelledError``. A plain
+    ``with``: entering and leaving await nothing, so no coroutines are made.
     """
 
     __slots__ = ("_cancelling", "_deadlines", "_task", "deadline", "expired")
@@ -77,14 +78,14 @@ class TaskDeadline:
         self.deadline = deadline
         self.expired = False
 
-    async def __aenter__(self) -> TaskDeadline:
+    def __enter__(self) -> TaskDeadline:
         task = self._task = asyncio.current_task()
         if task is not None:
             self._cancelling = task.cancelling()
         self._deadlines.add(self)
         return self
 
-    async def __aexit__(
+    def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._deadlines.discard(self)  # before anything else can await: no expiry past this line

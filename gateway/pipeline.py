@@ -145,7 +145,7 @@ async def _translate(x: Exchange, deadlines: Deadlines) -> Reply:
     deadline = deadlines.loop.time() + timeout
     call = _make_call(x, translator.settings.forward_auth, deadline)
     try:
-        async with TaskDeadline(deadlines, deadline):
+        with TaskDeadline(deadlines, deadline):
             if x.runtime.resilience.bare(endpoint.route):
                 return await translator.handle(call)
             return await x.runtime.resilience.handle(x, translator, call)

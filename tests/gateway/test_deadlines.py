@@ -11,16 +11,15 @@ async def test_a_task_past_its_deadline_gets_timeout_error_within_a_tick():
     loop = asyncio.get_running_loop()
     deadlines = Deadlines(loop, resolution=0.01)
     started = loop.time()
-    with pytest.raises(TimeoutError):
-        async with TaskDeadline(deadlines, started + 0.05):
-            await asyncio.sleep(5)
+    with pytest.raises(TimeoutError), TaskDeadline(deadlines, started + 0.05):
+        await asyncio.sleep(5)
     assert 0.05 <= loop.time() - started < 0.5
     assert asyncio.current_task().cancelling() == 0  # the task is not left half-cancelled
 
 
 async def test_a_block_that_finishes_in_time_is_left_alone_afterwards():
     deadlines = Deadlines(asyncio.get_running_loop(), resolution=0.01)
-    async with TaskDeadline(deadlines, asyncio.get_running_loop().time() + 0.05) as bound:
+    with TaskDeadline(deadlines, asyncio.get_running_loop().time() + 0.05) as bound:
         await asyncio.sleep(0)
     await asyncio.sleep(0.15)  # well past the deadline: nothing may cancel us now
     assert not bound.expired
@@ -30,7 +29,7 @@ async def test_a_cancel_from_elsewhere_stays_a_cancel():
     deadlines = Deadlines(asyncio.get_running_loop(), resolution=0.01)
 
     async def guarded():
-        async with TaskDeadline(deadlines, asyncio.get_running_loop().time() + 5):
+        with TaskDeadline(deadlines, asyncio.get_running_loop().time() + 5):
             await asyncio.sleep(5)
 
     task = asyncio.create_task(guarded())
@@ -46,7 +45,7 @@ async def test_many_waits_share_one_timer_and_each_expires():
 
     async def guarded(delay: float) -> str:
         try:
-            async with TaskDeadline(deadlines, loop.time() + delay):
+            with TaskDeadline(deadlines, loop.time() + delay):
                 await asyncio.sleep(1)
         except TimeoutError:
             return "timeout"
