@@ -154,8 +154,8 @@ class SoapTranslator(Translator):
         lenient = (*call.query, *call.path_params) if call.query or call.path_params else ()
         envelope = build_request(model, arguments, self._header_blocks(model), lenient)
         try:
-            async with asyncio.timeout(self._timeout(call)):
-                raw = await self._transport.post(envelope, self._http_headers(call, model), self.settings.timeout)
+            # The pool bounds the exchange (its coarse deadlines), by the call's own deadline.
+            raw = await self._transport.post(envelope, self._http_headers(call, model), self._timeout(call))
             result = read_response(model, raw, self.settings.fault_status, self.settings.decimal_as)
         except GatewayError:
             raise
