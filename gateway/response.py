@@ -60,9 +60,11 @@ class GatewayResponse(HTTPResponse):
         encoded = []
         for name, value in self.headers.items():
             text = value if value.__class__ is str else f"{value}"
-            if not text.isprintable():  # sanitized(), inline: this loop runs for every header sent
-                text = text.translate(HEADER_TRANSLATION_TABLE)
-            encoded.append((_NAMES.get(name) or _encoded_name(name), text.encode(errors="surrogateescape")))
+            if text.isprintable():  # nothing to strip, and no lone surrogate: plain UTF-8
+                raw = text.encode()
+            else:  # sanitized(), inline: this loop runs for every header sent
+                raw = text.translate(HEADER_TRANSLATION_TABLE).encode(errors="surrogateescape")
+            encoded.append((_NAMES.get(name) or _encoded_name(name), raw))
         return iter(encoded)
 
 

@@ -10,7 +10,7 @@ from sanic.response import HTTPResponse
 from gateway.response import GatewayResponse, sanitized
 
 names = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=":"), min_size=1)
-values = st.text() | st.integers() | st.sampled_from(["a\r\nSet-Cookie: x=1", "nul\x00byte", "tab\tkept", "é ü"])
+values = st.text() | st.integers() | st.sampled_from(["a\r\nSet-Cookie: x=1", "nul\x00byte", "tab\tkept", "é ü", "raw\udcffbyte"])
 
 
 @settings(max_examples=300, deadline=None)
