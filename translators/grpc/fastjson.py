@@ -83,7 +83,7 @@ class Encoders:
         self._proto_names = proto_names
         self._pool = pool
         self._by_number: dict[str, dict[int, tuple[str, Encode]] | None] = {}  # number → (JSON key, converter)
-        self._defaults: dict[str, list[tuple[int, str, Any]]] = {}  # (number, JSON key, default) without presence
+        self._defaults: dict[str, list[tuple[str, Any]]] = {}  # (JSON key, default) of fields without presence
 
     def encode(self, message: Message) -> dict[str, Any]:
         """``message`` as a dict; :class:`Fallback` when its type is not covered.
@@ -97,14 +97,12 @@ class Encoders:
         if by_number is None:
             raise Fallback(name)
         out: dict[str, Any] = {}
-        numbers = []
         for field, value in message.ListFields():
             key, convert = by_number[field.number]
             out[key] = convert(value)
-            numbers.append(field.number)
         if self._emit:
-            for number, key, default in self._defaults[name]:
-                if number not in numbers:
+            for key, default in self._defaults[name]:
+                if key not in out:
                     out[key] = default.copy() if default.__class__ in _MUTABLE else default
         return out
 
@@ -118,7 +116,7 @@ class Encoders:
         by_number = {f.number: (key_of(f), self._field(f)) for f in descriptor.fields}
         empty = type(message)()
         self._defaults[descriptor.full_name] = [
-            (f.number, key_of(f), by_number[f.number][1](getattr(empty, f.name)))
+            (key_of(f), by_number[f.number][1](getattr(empty, f.name)))
             for f in descriptor.fields
             if not f.has_presence
         ]
