@@ -49,25 +49,6 @@ class MemoryStorage:
     async def hit(self, keys: Sequence[str], rules: Sequence[Rule], cost: int) -> Decision:
         return self.decide(keys, rules, cost)
 
-    def decide(self, keys: Sequence[str], rules: Sequence[Rule], cost: int) -> Decision:
-        """:meth:`hit` without the coroutine: the limiter calls this directly."""
-        now = self._clock()
-        if len(rules) != 1:
-            return self._decide_many(keys, rules, cost, now)
-        rule = rules[0]  # the common case, inline
-        window = rule.window
-        index = now // window
-        counter = self._counters.get(keys[0])
-        if counter is None or counter.index != index:
-            counter = self._roll(keys[0], counter, index, window, now)
-        elapsed = now - index * window
-        previous, current = counter.previous, counter.current
-        if cost:
-            if previous * ((window - elapsed) / window) + current + cost > rule.amount:  # as admits()
-                return False, [Counts(previous, current, elapsed)]
-            counter.current = current = current + cost
-        return True, [Counts(previous, current, elapsed)]
-
     def decide_one(self, key: str, rule: Rule, cost: int) -> tuple[int, int, Counts | None]:
         """One rule's decision, with its header figures: ``(remaining, reset, None)`` when the call
         is admitted (and counted), ``(remaining, reset, counts)`` when it is refused.
@@ -95,8 +76,10 @@ class MemoryStorage:
         reset = math.ceil(left + window) if current else math.ceil(left) if previous else 0
         return rest if rest > 0 else 0, reset, None
 
-    def _decide_many(self, keys: Sequence[str], rules: Sequence[Rule], cost: int, now: float) -> Decision:
-        """Every rule admits the call, and every counter takes its cost; or none does."""
+    def decide(self, keys: Sequence[str], rules: Sequence[Rule], cost: int) -> Decision:
+        """:meth:`hit` without the coroutine: every rule admits the call and every counter takes
+        its cost, or none does. (The limiter decides single-rule policies with :meth:`decide_one`.)"""
+        now = self._clock()
         counters: list[_Counter] = []
         counts: list[Counts] = []
         for key, rule in zip(keys, rules, strict=True):
