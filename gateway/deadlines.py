@@ -21,7 +21,7 @@ import asyncio
 from types import TracebackType
 from typing import Protocol
 
-__all__ = ["Deadlines", "TaskDeadline", "Timed"]
+__all__ = ["Deadlines", "TaskDeadline", "Timed", "loop_deadlines"]
 
 
 class Timed(Protocol):
@@ -58,6 +58,18 @@ class Deadlines:
             self._waits.discard(wait)
             wait.expire()
         self._timer = self.loop.call_later(self._resolution, self._tick) if self._waits else None
+
+
+_shared: Deadlines | None = None  # the last loop's; a process serves from one loop at a time
+
+
+def loop_deadlines() -> Deadlines:
+    """The running loop's shared :class:`Deadlines` (one ticker for the pipeline, pools, storages)."""
+    global _shared
+    loop = asyncio.get_running_loop()
+    if _shared is None or _shared.loop is not loop:
+        _shared = Deadlines(loop)
+    return _shared
 
 
 class TaskDeadline:

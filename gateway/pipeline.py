@@ -10,7 +10,6 @@ the handler (Sanic refuses a body over ``server.max_body_bytes`` as soon as its
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import itertools
 import logging
@@ -27,7 +26,7 @@ from sanic import Request
 from sanic import exceptions as sanic_exc
 from sanic.response import HTTPResponse
 
-from gateway.deadlines import Deadlines, TaskDeadline
+from gateway.deadlines import Deadlines, TaskDeadline, loop_deadlines
 from gateway.errors import (
     PROBLEM_CONTENT_TYPE,
     BadRequest,
@@ -110,12 +109,8 @@ os.register_at_fork(after_in_child=_new_request_id.reseed)  # a forked worker mu
 def build_pipeline(get_runtime: Callable[[], Runtime]) -> Handler:
     """The handler for every request, reading the current runtime once per request."""
 
-    deadlines: Deadlines | None = None  # of the serving loop, made on its first request
-
     async def pipeline(request: Request, **_: str) -> HTTPResponse | None:
-        nonlocal deadlines
-        if deadlines is None or deadlines.loop is not asyncio.get_running_loop():
-            deadlines = Deadlines(asyncio.get_running_loop())
+        deadlines = loop_deadlines()
         runtime = get_runtime()
         x = Exchange(request, runtime, request_id_of(request, runtime.config.server.request_id_header), time.perf_counter())
         token = REQUEST_ID.set(x.request_id)

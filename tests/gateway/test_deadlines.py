@@ -53,3 +53,10 @@ async def test_many_waits_share_one_timer_and_each_expires():
 
     results = await asyncio.gather(*(guarded(0.02 + i / 1000) for i in range(200)))
     assert results == ["timeout"] * 200
+
+
+async def test_the_running_loop_has_one_shared_ticker():
+    from gateway.deadlines import loop_deadlines
+
+    first = loop_deadlines()
+    assert loop_deadlines() is first and first.loop is asyncio.get_running_loop()

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterable, Sequence
 from functools import partial
 from urllib.parse import urlsplit
 
-from gateway.deadlines import Deadlines
+from gateway.deadlines import Deadlines, loop_deadlines
 from translators._http._connection import Connection, StaleConnection
 from translators._http._head import encode_head
 from translators._http.errors import ConnectError, ConnectTimeout, PoolTimeout, ReadTimeout
@@ -135,7 +135,7 @@ class HttpPool:
 
     def _bind_loop(self) -> asyncio.AbstractEventLoop:
         loop = self._loop = asyncio.get_running_loop()
-        self._deadlines = Deadlines(loop)
+        self._deadlines = loop_deadlines()
         return loop
 
     async def aclose(self) -> None:

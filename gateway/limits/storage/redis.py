@@ -24,7 +24,7 @@ from redis import exceptions as rx
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from gateway.deadlines import Deadlines, TaskDeadline
+from gateway.deadlines import TaskDeadline, loop_deadlines
 from gateway.limits.storage import Decision, StorageError
 from gateway.limits.storage._script import SLIDING_WINDOW
 from gateway.limits.window import Counts, Rule
@@ -73,7 +73,6 @@ class RedisStorage:
         self._conn: Any = None
         self._pending: list[_Pending] = []
         self._busy = False  # a decision or batch is on the wire
-        self._ticker: Deadlines | None = None
 
     def client_options(self) -> dict[str, Any]:
         """Bounded, retry-free connection options for every client this storage makes."""
@@ -161,8 +160,9 @@ class RedisStorage:
 
     async def _run(self, commands: list[_Command]) -> list[Any]:
         """Every command's reply (an error reply in its place); :class:`StorageError` if the line fails."""
+        deadlines = loop_deadlines()
         try:
-            with TaskDeadline(self._deadlines(), asyncio.get_running_loop().time() + self.timeout):
+            with TaskDeadline(deadlines, deadlines.loop.time() + self.timeout):
                 replies = await self._evalsha_all(commands)
                 missing = [i for i, r in enumerate(replies) if isinstance(r, rx.NoScriptError)]
                 if missing:  # Redis restarted or flushed its scripts: load once, resend those.
@@ -173,13 +173,6 @@ class RedisStorage:
         except Exception as exc:
             raise map_error(exc) from None
         return replies
-
-    def _deadlines(self) -> Deadlines:
-        """The running loop's coarse deadlines (made on first use, again after a loop change)."""
-        loop = asyncio.get_running_loop()
-        if self._ticker is None or self._ticker.loop is not loop:
-            self._ticker = Deadlines(loop)
-        return self._ticker
 
     async def _evalsha_all(self, commands: list[_Command]) -> list[Any]:
         """One EVALSHA per decision, written at once on this storage's own connection.
