@@ -23,7 +23,7 @@ from google.protobuf.message import Message
 from gateway.errors import GatewayError
 from translators.grpc.boundary import FOREIGN_ERRORS, ErrorContext, to_gateway_error
 
-__all__ = ["END", "Invocation", "Streamed", "bidi", "client_stream", "server_stream", "unary"]
+__all__ = ["END", "Invocation", "Method", "Streamed", "bidi", "client_stream", "server_stream", "unary"]
 
 Metadata = Sequence[tuple[str, str | bytes]]
 Encode = Callable[[Message], Any]
@@ -43,6 +43,19 @@ class Invocation(NamedTuple):
         return to_gateway_error(exc, self.errors)
 
 
+@dataclass(frozen=True, slots=True)
+class Method:
+    """One method as the calls here make it.
+
+    ``multicallable`` hands replies back as bytes and ``parse`` turns them into
+    messages: grpc.aio logs a reply its deserializer cannot parse and returns
+    ``None``, where Rosetta answers 502 (``DecodeError``).
+    """
+
+    multicallable: Any
+    parse: Callable[[bytes], Message]
+
+
 @dataclass(slots=True)
 class Streamed:
     """A streaming call under way: the first value (or :data:`END`), the rest, response headers."""
@@ -52,35 +65,41 @@ class Streamed:
     headers: list[tuple[str, str]]
 
 
-async def unary(multicallable: Any, request: Message, inv: Invocation) -> tuple[Message, list[tuple[str, str]]]:
+async def unary(method: Method, request: Message, inv: Invocation) -> tuple[Message, list[tuple[str, str]]]:
     """One request, one response, and the configured response metadata as headers."""
-    call = multicallable(request, timeout=inv.timeout, metadata=inv.metadata)
     try:
-        response = await call
-        return response, (await _headers(call, inv, trailers=True) if inv.errors.response_metadata else [])
+        call = method.multicallable(request, timeout=inv.timeout, metadata=inv.metadata)
+        try:
+            raw = await call
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            raise grpc.FutureCancelledError() from None  # the channel closed under the call
+        return method.parse(raw), (await _headers(call, inv, trailers=True) if inv.errors.response_metadata else [])
     except FOREIGN_ERRORS as exc:
         raise inv.fail(exc) from None
 
 
-async def server_stream(multicallable: Any, request: Message, inv: Invocation, encode: Encode) -> Streamed:
+async def server_stream(method: Method, request: Message, inv: Invocation, encode: Encode) -> Streamed:
     """Start a server-streaming call and wait for its first message."""
-    call = multicallable(request, timeout=inv.timeout, metadata=inv.metadata)
-    return await _first_and_rest(call, inv, encode, writer=None)
+    call = method.multicallable(request, timeout=inv.timeout, metadata=inv.metadata)
+    return await _first_and_rest(call, inv, _parsed(method, encode), writer=None)
 
 
 async def client_stream(
-    multicallable: Any, requests: AsyncIterator[Message], inv: Invocation
+    method: Method, requests: AsyncIterator[Message], inv: Invocation
 ) -> tuple[Message, list[tuple[str, str]]]:
     """Send every request as it is read, then wait for the one response.
 
     A bad request (a :class:`GatewayError` from ``requests``) cancels the call
     and is raised as it is.
     """
-    call = multicallable(timeout=inv.timeout, metadata=inv.metadata)
+    call = method.multicallable(timeout=inv.timeout, metadata=inv.metadata)
     try:
         await _write_all(call, requests)
-        response = await call
-        return response, await _headers(call, inv, trailers=True)
+        raw = await call
+        return method.parse(raw), await _headers(call, inv, trailers=True)
     except GatewayError:
         call.cancel()
         raise
@@ -88,11 +107,17 @@ async def client_stream(
         raise inv.fail(exc) from None
 
 
-async def bidi(multicallable: Any, requests: AsyncIterator[Message], inv: Invocation, encode: Encode) -> Streamed:
+async def bidi(method: Method, requests: AsyncIterator[Message], inv: Invocation, encode: Encode) -> Streamed:
     """Send requests from a task while responses stream back; wait for the first response."""
-    call = multicallable(timeout=inv.timeout, metadata=inv.metadata)
+    call = method.multicallable(timeout=inv.timeout, metadata=inv.metadata)
     writer = _Writer(call, requests)
-    return await _first_and_rest(call, inv, encode, writer=writer)
+    return await _first_and_rest(call, inv, _parsed(method, encode), writer=writer)
+
+
+def _parsed(method: Method, encode: Encode) -> Callable[[bytes], Any]:
+    """``encode`` for a reply still in bytes."""
+    parse = method.parse
+    return lambda raw: encode(parse(raw))
 
 
 class _Writer:
@@ -133,10 +158,11 @@ async def _write_all(call: Any, requests: AsyncIterator[Message]) -> None:
         return
 
 
-async def _first_and_rest(call: Any, inv: Invocation, encode: Encode, writer: _Writer | None) -> Streamed:
+async def _first_and_rest(call: Any, inv: Invocation, encode: Callable[[bytes], Any], writer: _Writer | None) -> Streamed:
     try:
         message = await call.read()
         headers = await _headers(call, inv, trailers=message is grpc.aio.EOF)
+        first = END if message is grpc.aio.EOF else encode(message)
     except FOREIGN_ERRORS as exc:
         _stop(call, writer)
         raise _writer_error(writer) or inv.fail(exc) from None
@@ -147,15 +173,15 @@ async def _first_and_rest(call: Any, inv: Invocation, encode: Encode, writer: _W
     except BaseException:
         _stop(call, writer)
         raise
-    if message is grpc.aio.EOF:
+    if first is END:
         _stop(call, writer)
         if writer is not None and writer.error is not None:
             raise writer.error
         return Streamed(END, _nothing(), headers)
-    return Streamed(encode(message), _rest(call, inv, encode, writer), headers)
+    return Streamed(first, _rest(call, inv, encode, writer), headers)
 
 
-async def _rest(call: Any, inv: Invocation, encode: Encode, writer: _Writer | None) -> AsyncIterator[Any]:
+async def _rest(call: Any, inv: Invocation, encode: Callable[[bytes], Any], writer: _Writer | None) -> AsyncIterator[Any]:
     try:
         while (message := await call.read()) is not grpc.aio.EOF:
             yield encode(message)

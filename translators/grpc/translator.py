@@ -58,7 +58,7 @@ _KINDS = {None: "unary_unary", "server": "unary_stream", "client": "stream_unary
 @dataclass(frozen=True, slots=True)
 class _Stub:
     info: MethodInfo
-    multicallable: Any
+    method: calls.Method
 
 
 class GrpcTranslator(Translator):
@@ -129,17 +129,14 @@ class GrpcTranslator(Translator):
         self._codec = Codec(options)
         self._codec_all = Codec(replace(options, emit_unpopulated=True))  # for response_body
         self._errors = ErrorContext(self.name, services.pool, frozenset(self.settings.response_metadata))
-        self._stubs = {m.name: _Stub(m, self._multicallable(m)) for m in services.methods}
+        self._stubs = {m.name: _Stub(m, self._method(m)) for m in services.methods}
 
-    def _multicallable(self, info: MethodInfo) -> Any:
+    def _method(self, info: MethodInfo) -> calls.Method:
         assert self._channel is not None
         factory = getattr(self._channel, _KINDS[info.streaming])
-        return factory(
-            info.wire_path,
-            request_serializer=info.input.SerializeToString,
-            response_deserializer=info.output.FromString,
-            _registered_method=True,
-        )
+        # Replies come back as bytes: calls.Method.parse turns them into messages.
+        multicallable = factory(info.wire_path, request_serializer=info.input.SerializeToString, _registered_method=True)
+        return calls.Method(multicallable, info.output.FromString)
 
     async def close(self) -> None:
         channel, self._channel = self._channel, None
@@ -176,16 +173,16 @@ class GrpcTranslator(Translator):
         inv = self._invocation(call)
         kind = stub.info.streaming
         if kind is None:
-            response, headers = await calls.unary(stub.multicallable, await self._request(call, stub), inv)
+            response, headers = await calls.unary(stub.method, await self._request(call, stub), inv)
             return Reply(json=self._encoder(call, stub)(response), headers=headers)
         if kind == "server":
             request = await self._request(call, stub)
-            return self._stream_reply(call, await calls.server_stream(stub.multicallable, request, inv, self._encoder(call, stub)))
+            return self._stream_reply(call, await calls.server_stream(stub.method, request, inv, self._encoder(call, stub)))
         requests = self._request_stream(call, stub)
         if kind == "client":
-            response, headers = await calls.client_stream(stub.multicallable, requests, inv)
+            response, headers = await calls.client_stream(stub.method, requests, inv)
             return Reply(json=self._encoder(call, stub)(response), headers=headers)
-        return self._stream_reply(call, await calls.bidi(stub.multicallable, requests, inv, self._encoder(call, stub)))
+        return self._stream_reply(call, await calls.bidi(stub.method, requests, inv, self._encoder(call, stub)))
 
     def _invocation(self, call: Call) -> calls.Invocation:
         timeout = self.settings.timeout

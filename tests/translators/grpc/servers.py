@@ -11,6 +11,11 @@ Messages come from the compiled descriptors (no generated code). The
                 with text "fail" makes it fail with FAILED_PRECONDITION
 * ``Chat``      each tick doubled and upper-cased (bidi)
 * ``Metadata``  the request metadata it saw; sends ``x-served-by`` and trailer ``x-trailer``
+
+``start_test_server(lying=True)`` serves a TestService whose ``Echo`` answers
+bytes that do not parse as its reply message, and whose ``Count`` sends one
+good tick and then such bytes. ``handlers.cancelled`` counts the ``Sleep``
+calls the client cancelled.
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ class _Handlers:
         self.total = message("Total")
         self.reply = message("MetadataReply")
         self.seen_metadata: list[dict[str, str]] = []
+        self.cancelled = 0
 
     async def echo(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         return request
@@ -86,7 +92,11 @@ class _Handlers:
         await _fail(context, request.code, request.message, request.with_details)
 
     async def sleep(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        await asyncio.sleep(request.seconds)
+        try:
+            await asyncio.sleep(request.seconds)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
         return empty_pb2.Empty()
 
     async def count(self, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
@@ -120,7 +130,20 @@ class _Handlers:
         return self.reply(metadata=seen)
 
 
-def _generic_handler(h: _Handlers) -> grpc.GenericRpcHandler:
+#: A length-delimited field 1 that claims 255 bytes and has none: no message parses it.
+UNPARSEABLE = b"\x0a\xff\x01"
+
+
+async def _lying_echo(request: Any, context: grpc.aio.ServicerContext) -> bytes:
+    return UNPARSEABLE
+
+
+async def _lying_count(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+    yield message("Tick")(n=0, text="tick 0").SerializeToString()
+    yield UNPARSEABLE
+
+
+def _generic_handler(h: _Handlers, lying: bool = False) -> grpc.GenericRpcHandler:
     s = services()
 
     def io(name: str) -> dict[str, Any]:
@@ -136,6 +159,9 @@ def _generic_handler(h: _Handlers) -> grpc.GenericRpcHandler:
         "Chat": grpc.stream_stream_rpc_method_handler(h.chat, **io("Chat")),
         "Metadata": grpc.unary_unary_rpc_method_handler(h.metadata, **io("Metadata")),
     }
+    if lying:
+        handlers["Echo"] = grpc.unary_unary_rpc_method_handler(_lying_echo, io("Echo")["request_deserializer"])
+        handlers["Count"] = grpc.unary_stream_rpc_method_handler(_lying_count, io("Count")["request_deserializer"])
     return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
 
@@ -162,11 +188,12 @@ async def start_test_server(
     reflection_service: bool = False,
     health_service: bool = False,
     tls: tuple[bytes, bytes, bytes | None] | None = None,
+    lying: bool = False,
 ) -> TestServer:
     """Serve TestService on 127.0.0.1 (``tls``: key, cert chain, client CA for mutual TLS)."""
     server = grpc.aio.server()
     handlers = _Handlers()
-    server.add_generic_rpc_handlers([_generic_handler(handlers)])
+    server.add_generic_rpc_handlers([_generic_handler(handlers, lying)])
     names = [SERVICE]
     servicer = None
     if health_service:
