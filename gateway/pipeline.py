@@ -37,7 +37,7 @@ from gateway.errors import (
 )
 from gateway.observability.logging import REQUEST_ID, log_access
 from gateway.plugin import ANONYMOUS, NOTHING, Call, Consumer, Reply
-from gateway.response import GatewayResponse
+from gateway.response import GatewayResponse, encoded_name
 
 if TYPE_CHECKING:
     from gateway.routing import Endpoint
@@ -72,6 +72,8 @@ class Exchange:
     params: dict[str, str] = field(default_factory=dict)
     consumer: Consumer = ANONYMOUS
     response_headers: list[tuple[str, str]] = field(default_factory=list)
+    #: Headers Rosetta made itself, already encoded and free of CR/LF/NUL (rate limits).
+    encoded_headers: tuple[tuple[bytes, bytes], ...] = ()
     status: int = 0
 
 
@@ -241,12 +243,14 @@ async def _respond(x: Exchange, reply: Reply) -> HTTPResponse | None:
         body, content_type = reply.body or b"", reply.content_type  # type: ignore[assignment]
     if reply.status in _NO_BODY:
         body = b""
-    return GatewayResponse(body, status=reply.status, headers=headers, content_type=content_type)
+    return GatewayResponse(body, status=reply.status, headers=headers, content_type=content_type, encoded=_encoded(x))
 
 
-async def _stream_reply(x: Exchange, reply: Reply, headers: list[tuple[str, str]]) -> None:
+async def _stream_reply(x: Exchange, reply: Reply, headers: Sequence[tuple[str, str]]) -> None:
     assert reply.stream is not None
-    response = await x.request.respond(GatewayResponse(status=reply.status, headers=headers, content_type=reply.content_type))
+    response = await x.request.respond(
+        GatewayResponse(status=reply.status, headers=headers, content_type=reply.content_type, encoded=_encoded(x))
+    )
     try:
         async for chunk in reply.stream:
             await response.send(chunk)
@@ -264,25 +268,34 @@ async def _stream_reply(x: Exchange, reply: Reply, headers: list[tuple[str, str]
             await closer()
 
 
-def _headers(x: Exchange, extra: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    headers = [*extra, *x.response_headers]
-    headers.append((x.runtime.config.server.request_id_header, x.request_id))
-    return headers
+def _headers(x: Exchange, extra: Sequence[tuple[str, str]]) -> Sequence[tuple[str, str]]:
+    return [*extra, *x.response_headers] if x.response_headers else extra
 
 
-def problem_response(error: GatewayError, request_id: str | None, header: str = "X-Request-ID", extra_headers: Sequence[tuple[str, str]] = ()) -> HTTPResponse:
+def _encoded(x: Exchange) -> tuple[tuple[bytes, bytes], ...]:
+    # A request id is 32 hex digits or a caller's id that matched _REQUEST_ID: plain ASCII.
+    return (*x.encoded_headers, (encoded_name(x.runtime.config.server.request_id_header), x.request_id.encode()))
+
+
+def problem_response(
+    error: GatewayError,
+    request_id: str | None,
+    header: str = "X-Request-ID",
+    extra_headers: Sequence[tuple[str, str]] = (),
+    encoded: Sequence[tuple[bytes, bytes]] = (),
+) -> HTTPResponse:
     """The problem+json response for ``error``."""
     headers = [*extra_headers, *error.headers.items()]
     if request_id:
         headers.append((header, request_id))
     body = orjson.dumps(problem_body(error, request_id))
-    return GatewayResponse(body, status=error.http_status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    return GatewayResponse(body, status=error.http_status, headers=headers, content_type=PROBLEM_CONTENT_TYPE, encoded=encoded)
 
 
 def _problem(x: Exchange, error: GatewayError) -> HTTPResponse:
     x.status = error.http_status
     header = x.runtime.config.server.request_id_header
-    return problem_response(error, x.request_id, header, x.response_headers)
+    return problem_response(error, x.request_id, header, x.response_headers, x.encoded_headers)
 
 
 def _log(x: Exchange) -> None:

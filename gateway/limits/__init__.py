@@ -81,7 +81,7 @@ class Limiter:
             # memory:// with one rule, the hot path: nothing to await, no Counts unless refused.
             rest, reset, refused = local.decide_one(policy.keys[0], policy.rules[0], policy.cost)
             self.metrics.decisions += 1
-            exchange.response_headers += (policy.field, ("RateLimit", f"{policy.state_prefix}{rest};t={reset}"))
+            exchange.encoded_headers += (policy.field, (b"RateLimit", b"%b%d;t=%d" % (policy.state_prefix, rest, reset)))
             if refused is not None:
                 raise self._refused(policy, [refused])
             return
@@ -93,7 +93,7 @@ class Limiter:
                 return
             admitted, counts = decision
         self.metrics.decisions += 1
-        exchange.response_headers += (policy.field, ("RateLimit", state_header(policy.rules, counts)))
+        exchange.encoded_headers += (policy.field, (b"RateLimit", state_header(policy.rules, counts).encode()))
         if not admitted:
             raise self._refused(policy, counts)
 

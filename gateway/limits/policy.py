@@ -45,8 +45,8 @@ class Policy(NamedTuple):
     keys: tuple[str, ...]
     cost: int
     header: str  # the RateLimit-Policy value
-    field: tuple[str, str]  # ("RateLimit-Policy", header), ready to send
-    state_prefix: str  # '"<name>";r=' of a single rule's RateLimit value; "" with several rules
+    field: tuple[bytes, bytes]  # (b"RateLimit-Policy", header), encoded, ready to send
+    state_prefix: bytes  # b'"<name>";r=' of a single rule's RateLimit value; b"" with several rules
 
 
 class _Part(NamedTuple):
@@ -58,7 +58,7 @@ class _Part(NamedTuple):
 
 
 _EMPTY = _Part((), (), "")
-_UNLIMITED = Policy((), (), 0, "", ("", ""), "")  # a cached "no limit applies"
+_UNLIMITED = Policy((), (), 0, "", (b"", b""), b"")  # a cached "no limit applies"
 _ABSENT = object()
 
 
@@ -148,8 +148,9 @@ class PolicyBook:
 
 
 def _policy(rules: tuple[Rule, ...], keys: tuple[str, ...], cost: int, header: str) -> Policy:
-    prefix = f'"{rules[0].name}";r=' if len(rules) == 1 else ""
-    return Policy(rules, keys, cost, header, ("RateLimit-Policy", header), prefix)
+    # Rule names are "<scope>-<seconds>s": the header bytes need no sanitising.
+    prefix = f'"{rules[0].name}";r='.encode() if len(rules) == 1 else b""
+    return Policy(rules, keys, cost, header, (b"RateLimit-Policy", header.encode()), prefix)
 
 
 def _limit_settings(settings: Mapping[str, Any]) -> tuple[Any, ...]:

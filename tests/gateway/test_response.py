@@ -23,6 +23,22 @@ def test_header_bytes_are_sanics(headers: list[tuple[str, object]], status: int)
     )
 
 
+safe = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(headers=st.lists(st.tuples(names, values), max_size=4), made=st.lists(st.tuples(names, safe), max_size=3))
+def test_encoded_headers_are_sent_last_as_sanic_would_send_them(
+    headers: list[tuple[str, object]], made: list[tuple[str, str]]
+) -> None:
+    encoded = tuple((name.encode(), value.encode()) for name, value in made)
+    ours = GatewayResponse(b"{}", headers=Header(headers), content_type="application/json", encoded=encoded)
+    theirs = HTTPResponse(b"{}", headers=Header(headers), content_type="application/json")
+    head = format_http1_response(200, theirs.processed_headers)
+    lines = b"".join(b"%b: %b\r\n" % pair for pair in encoded)
+    assert format_http1_response(200, ours.processed_headers) == head[:-2] + lines + b"\r\n"
+
+
 def test_cr_lf_and_nul_are_removed_but_tabs_and_unicode_stay() -> None:
     assert sanitized("a\r\nSet-Cookie: x=1") == "aSet-Cookie: x=1"
     assert sanitized("nul\x00") == "nul"
@@ -37,7 +53,7 @@ def test_a_header_injection_attempt_reaches_the_wire_as_one_line() -> None:
 
 
 def _state(response: HTTPResponse) -> dict[str, object]:
-    slots = {name for cls in type(response).__mro__ for name in getattr(cls, "__slots__", ())}
+    slots = {name for cls in type(response).__mro__[1:] for name in getattr(cls, "__slots__", ())}  # Sanic's
     state = {name: getattr(response, name) for name in slots if hasattr(response, name)}
     state["headers"] = list(state["headers"].items())
     return state
