@@ -22,6 +22,7 @@ from google.protobuf.message import Message
 
 from gateway.errors import GatewayError
 from translators.grpc.boundary import FOREIGN_ERRORS, ErrorContext, to_gateway_error
+from translators.grpc.direct import DirectUnary
 
 __all__ = ["END", "Invocation", "Method", "Streamed", "bidi", "client_stream", "server_stream", "unary"]
 
@@ -49,11 +50,14 @@ class Method:
 
     ``multicallable`` hands replies back as bytes and ``parse`` turns them into
     messages: grpc.aio logs a reply its deserializer cannot parse and returns
-    ``None``, where Rosetta answers 502 (``DecodeError``).
+    ``None``, where Rosetta answers 502 (``DecodeError``). A unary method has a
+    :class:`~translators.grpc.direct.DirectUnary` where grpc.aio allows, used
+    until it reports a fallback.
     """
 
     multicallable: Any
     parse: Callable[[bytes], Message]
+    direct: DirectUnary | None = None
 
 
 @dataclass(slots=True)
@@ -68,6 +72,12 @@ class Streamed:
 async def unary(method: Method, request: Message, inv: Invocation) -> tuple[Message, list[tuple[str, str]]]:
     """One request, one response, and the configured response metadata as headers."""
     try:
+        direct = method.direct
+        if direct is not None and not direct.fallback:
+            finished = await direct(request, inv.timeout, inv.metadata)
+            if finished is not None:
+                wanted = inv.errors.response_metadata
+                return method.parse(finished.raw), (_wanted(finished.metadata(), wanted) if wanted else [])
         call = method.multicallable(request, timeout=inv.timeout, metadata=inv.metadata)
         try:
             raw = await call
@@ -226,6 +236,10 @@ async def _headers(call: Any, inv: Invocation, *, trailers: bool) -> list[tuple[
     found = list(await call.initial_metadata() or ())
     if trailers:
         found += list(await call.trailing_metadata() or ())
+    return _wanted(found, wanted)
+
+
+def _wanted(found: Metadata, wanted: frozenset[str]) -> list[tuple[str, str]]:
     return [(key, _text(value)) for key, value in found if key in wanted]
 
 

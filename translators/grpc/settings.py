@@ -88,6 +88,11 @@ class GrpcSettings(UpstreamSettings):
     max_message_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, le=1 << 30, description="Largest message accepted from the upstream."
     )
+    direct_calls: bool = Field(
+        True,
+        description="Make unary calls on grpc.aio's Cython call, without its per-call Python wrapper "
+        "(10-17 µs less CPU per call); false: grpc.aio's public API, also used if grpc's internals differ.",
+    )
 
     @field_validator("metadata")
     @classmethod

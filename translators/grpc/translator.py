@@ -40,6 +40,7 @@ from translators.grpc.boundary import ErrorContext
 from translators.grpc.channel import fetch_descriptors, health, open_channel
 from translators.grpc.codec import Codec, JsonOptions, loads
 from translators.grpc.descriptors import MethodInfo, ServiceSet, compile_protos, load_services
+from translators.grpc.direct import DirectUnary
 from translators.grpc.httprule import assemble, pick_response
 from translators.grpc.operations import DEFAULT_BINDING, build_operations
 from translators.grpc.settings import GrpcSettings
@@ -136,10 +137,14 @@ class GrpcTranslator(Translator):
         factory = getattr(self._channel, _KINDS[info.streaming])
         # Replies come back as bytes: calls.Method.parse turns them into messages.
         multicallable = factory(info.wire_path, request_serializer=info.input.SerializeToString, _registered_method=True)
-        return calls.Method(multicallable, info.output.FromString)
+        direct = DirectUnary.of(multicallable) if info.streaming is None and self.settings.direct_calls else None
+        return calls.Method(multicallable, info.output.FromString, direct)
 
     async def close(self) -> None:
         channel, self._channel = self._channel, None
+        for stub in self._stubs.values():
+            if stub.method.direct is not None:
+                stub.method.direct.cancel_all()
         if channel is not None:
             await channel.close()
 

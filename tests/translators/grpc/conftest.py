@@ -31,12 +31,18 @@ def settings(target: str, **overrides: Any) -> GrpcSettings:
 MakeTranslator = Callable[..., Any]
 
 
-@pytest.fixture
-async def make_translator(server: TestServer) -> AsyncIterator[MakeTranslator]:
-    """Build and start translators (closed after the test): ``await make_translator(**settings)``."""
+@pytest.fixture(params=["direct", "public"])
+async def make_translator(server: TestServer, request: pytest.FixtureRequest) -> AsyncIterator[MakeTranslator]:
+    """Build and start translators (closed after the test): ``await make_translator(**settings)``.
+
+    Every test using it runs twice: unary calls through
+    :class:`~translators.grpc.direct.DirectUnary` (``direct``), and through
+    grpc.aio's multicallables (``public``, also the fallback).
+    """
     started: list[GrpcTranslator] = []
 
     async def make(target: str | None = None, **overrides: Any) -> GrpcTranslator:
+        overrides.setdefault("direct_calls", request.param == "direct")
         translator = GrpcTranslator("testing", settings(target or server.target, **overrides), context("testing"))
         await translator.start()
         started.append(translator)
