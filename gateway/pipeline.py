@@ -36,7 +36,7 @@ from gateway.errors import (
     problem_body,
 )
 from gateway.observability.logging import REQUEST_ID, log_access
-from gateway.plugin import ANONYMOUS, NOTHING, Call, Consumer, Reply
+from gateway.plugin import ANONYMOUS, NOTHING, Call, Consumer, Reply, Translator
 from gateway.response import GatewayResponse, encoded_name
 
 if TYPE_CHECKING:
@@ -119,10 +119,28 @@ def build_pipeline(get_runtime: Callable[[], Runtime]) -> Handler:
         try:
             _limit_body(request, runtime.config.server.max_body_bytes)
             x.endpoint, x.params = runtime.routes.match(request.method, request.path)
-            x.consumer = await runtime.auth.authenticate(x)
-            await runtime.limiter.acquire(x)
-            reply = await _translate(x, deadlines)
-            return await _respond(x, reply)
+            # Open routes, limits decided in memory and whole replies need nothing awaited:
+            # each await here is a coroutine per request, so those steps skip them.
+            if not runtime.auth.is_open(x.endpoint):
+                x.consumer = await runtime.auth.authenticate(x)
+            waiting = runtime.limiter.acquire(x)
+            if waiting is not None:
+                await waiting
+            translator, call, timeout, deadline = _prepare(x, deadlines)
+            try:
+                with TaskDeadline(deadlines, deadline):
+                    if runtime.resilience.bare(x.endpoint.route):
+                        reply = await translator.handle(call)
+                    else:
+                        reply = await runtime.resilience.handle(x, translator, call)
+            except TimeoutError:
+                raise GatewayTimeout(
+                    f"upstream '{x.endpoint.upstream}' did not answer within {timeout:g} s"
+                ) from None
+            if reply.stream is not None:
+                await _stream_reply(x, reply)
+                return None
+            return _response(x, reply)
         except GatewayError as exc:
             return _problem(x, exc)
         except Exception:
@@ -135,21 +153,13 @@ def build_pipeline(get_runtime: Callable[[], Runtime]) -> Handler:
     return pipeline
 
 
-async def _translate(x: Exchange, deadlines: Deadlines) -> Reply:
+def _prepare(x: Exchange, deadlines: Deadlines) -> tuple[Translator, Call, float, float]:
+    """The route's translator, the call for it, the route's timeout and the call's deadline."""
     endpoint = x.endpoint
     translator = x.runtime.translators[endpoint.upstream]
     timeout = endpoint.route.timeout or translator.settings.timeout
     deadline = deadlines.loop.time() + timeout
-    call = _make_call(x, translator.settings.forward_auth, deadline)
-    try:
-        with TaskDeadline(deadlines, deadline):
-            if x.runtime.resilience.bare(endpoint.route):
-                return await translator.handle(call)
-            return await x.runtime.resilience.handle(x, translator, call)
-    except TimeoutError:
-        raise GatewayTimeout(
-            f"upstream '{endpoint.upstream}' did not answer within {timeout:g} s"
-        ) from None
+    return translator, _make_call(x, translator.settings.forward_auth, deadline), timeout, deadline
 
 
 def _make_call(x: Exchange, forward_auth: bool, deadline: float) -> Call:
@@ -231,12 +241,10 @@ async def _stream_body(request: Request):  # type: ignore[no-untyped-def]
         raise BadRequest(f"the request body could not be read: {exc}") from None
 
 
-async def _respond(x: Exchange, reply: Reply) -> HTTPResponse | None:
+def _response(x: Exchange, reply: Reply) -> HTTPResponse:
+    """The response for a whole (not streamed) reply."""
     headers = _headers(x, reply.headers)
     x.status = reply.status
-    if reply.stream is not None:
-        await _stream_reply(x, reply, headers)
-        return None
     if reply.json is not NOTHING:
         body, content_type = orjson.dumps(reply.json), reply.content_type or "application/json"
     else:
@@ -246,8 +254,10 @@ async def _respond(x: Exchange, reply: Reply) -> HTTPResponse | None:
     return GatewayResponse(body, status=reply.status, headers=headers, content_type=content_type, encoded=_encoded(x))
 
 
-async def _stream_reply(x: Exchange, reply: Reply, headers: Sequence[tuple[str, str]]) -> None:
+async def _stream_reply(x: Exchange, reply: Reply) -> None:
     assert reply.stream is not None
+    headers = _headers(x, reply.headers)
+    x.status = reply.status
     response = await x.request.respond(
         GatewayResponse(status=reply.status, headers=headers, content_type=reply.content_type, encoded=_encoded(x))
     )

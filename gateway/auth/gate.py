@@ -125,6 +125,12 @@ class AuthGate:
         if self._jwt is not None:
             await self._jwt.close()
 
+    def is_open(self, endpoint: Endpoint) -> bool:
+        """Whether calls on ``endpoint`` need no check at all (``auth: none``, no policies):
+        the pipeline then leaves the caller anonymous without calling :meth:`authenticate`."""
+        plan = self._plan_for(endpoint)
+        return plan.open and not plan.policies
+
     async def authenticate(self, exchange: Exchange) -> Consumer:
         """The consumer behind the request, or :class:`Unauthorized` / ``Forbidden``."""
         plan = self._plan_for(exchange.endpoint)

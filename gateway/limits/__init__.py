@@ -8,7 +8,9 @@ with a 429 problem and ``Retry-After``::
 
     limiter = Limiter(config.limits)
     await limiter.start()
-    await limiter.acquire(exchange)      # raises TooManyRequests past a limit
+    waiting = limiter.acquire(exchange)  # raises TooManyRequests past a limit
+    if waiting is not None:              # a shared storage: await its decision
+        await waiting
 
 When the storage fails, ``limits.on_storage_error`` decides: ``allow`` lets
 calls through without counting them, ``deny`` refuses them with a 503
@@ -22,8 +24,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from gateway.errors import ServiceUnavailable, TooManyRequests
@@ -70,28 +72,37 @@ class Limiter:
         """Release the counter storage."""
         await self.storage.close()
 
-    async def acquire(self, exchange: Exchange) -> None:
-        """Count the call; raise ``TooManyRequests`` past a limit, add headers otherwise."""
+    def acquire(self, exchange: Exchange) -> Coroutine[Any, Any, None] | None:
+        """Count the call; raise ``TooManyRequests`` past a limit, add headers otherwise.
+
+        Decided at once (``None``) when no limit applies or the storage is
+        ``memory://``; otherwise the coroutine that asks the shared storage,
+        for the caller to await.
+        """
         request = exchange.request
         policy = self.book.policy(exchange.endpoint.route, exchange.consumer, request.ip, request.headers)
         if policy is None:
-            return
+            return None
         local = self._local
-        if local is not None and policy.state_prefix:
-            # memory:// with one rule, the hot path: nothing to await, no Counts unless refused.
+        if local is None:
+            return self._shared(exchange, policy)
+        if policy.state_prefix:
+            # One rule, the hot path: no Counts unless refused.
             rest, reset, refused = local.decide_one(policy.keys[0], policy.rules[0], policy.cost)
             self.metrics.decisions += 1
             exchange.encoded_headers += (policy.field, (b"RateLimit", b"%b%d;t=%d" % (policy.state_prefix, rest, reset)))
             if refused is not None:
                 raise self._refused(policy, [refused])
-            return
-        if local is not None:
-            admitted, counts = local.decide(policy.keys, policy.rules, policy.cost)
-        else:
-            decision = await self._shared_hit(policy)
-            if decision is None:
-                return
-            admitted, counts = decision
+            return None
+        self._decided(exchange, policy, *local.decide(policy.keys, policy.rules, policy.cost))
+        return None
+
+    async def _shared(self, exchange: Exchange, policy: Policy) -> None:
+        decision = await self._shared_hit(policy)
+        if decision is not None:
+            self._decided(exchange, policy, *decision)
+
+    def _decided(self, exchange: Exchange, policy: Policy, admitted: bool, counts: Sequence[Counts]) -> None:
         self.metrics.decisions += 1
         exchange.encoded_headers += (policy.field, (b"RateLimit", state_header(policy.rules, counts).encode()))
         if not admitted:
