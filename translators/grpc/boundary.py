@@ -13,6 +13,7 @@ gRPC status, mapped by :data:`translators.grpc.status.CODES`::
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ from gateway.errors import (
 )
 from translators.grpc.status import DETAILS_KEY, decode_details, error_for
 
-__all__ = ["ERROR_TABLE", "ErrorContext", "FOREIGN_ERRORS", "to_gateway_error"]
+__all__ = ["ERROR_TABLE", "ErrorContext", "FOREIGN_ERRORS", "header_text", "to_gateway_error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,18 +52,15 @@ def _from_status(exc: BaseException, ctx: ErrorContext) -> GatewayError:
     trailers_fn = getattr(exc, "trailing_metadata", None)
     trailers = (trailers_fn() if callable(trailers_fn) else None) or ()
     raw = next((v for k, v in trailers if k == DETAILS_KEY and isinstance(v, bytes)), b"")
-    headers = {k: _header_text(v) for k, v in trailers if k in ctx.response_metadata}
+    headers = {k: header_text(v) for k, v in trailers if k in ctx.response_metadata}
     number = code.value[0] if isinstance(code, grpc.StatusCode) else 2
     details = decode_details(raw, ctx.pool) if raw else []
     return error_for(number, message, upstream=ctx.upstream, details=details, headers=headers)
 
 
-def _header_text(value: str | bytes) -> str:
-    if isinstance(value, bytes):
-        import base64
-
-        return base64.b64encode(value).decode("ascii")
-    return value
+def header_text(value: str | bytes) -> str:
+    """A metadata value as a header value: text as it is, binary (``-bin`` keys) in base64."""
+    return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
 
 
 def _fixed(error: type[GatewayError], detail: str) -> Callable[[BaseException, ErrorContext], GatewayError]:

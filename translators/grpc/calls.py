@@ -11,7 +11,6 @@ the iterator as a :class:`~gateway.errors.GatewayError`.
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -21,13 +20,14 @@ import grpc.aio
 from google.protobuf.message import Message
 
 from gateway.errors import GatewayError
-from translators.grpc.boundary import FOREIGN_ERRORS, ErrorContext, to_gateway_error
+from translators.grpc.boundary import FOREIGN_ERRORS, ErrorContext, header_text, to_gateway_error
 from translators.grpc.direct import DirectUnary
 
 __all__ = ["END", "Invocation", "Method", "Streamed", "bidi", "client_stream", "server_stream", "unary"]
 
 Metadata = Sequence[tuple[str, str | bytes]]
 Encode = Callable[[Message], Any]
+EncodeReply = Callable[[bytes], Any]  # a reply still in bytes, parsed then encoded
 
 #: The first response of a stream that had none.
 END: Any = object()
@@ -124,7 +124,7 @@ async def bidi(method: Method, requests: AsyncIterator[Message], inv: Invocation
     return await _first_and_rest(call, inv, _parsed(method, encode), writer=writer)
 
 
-def _parsed(method: Method, encode: Encode) -> Callable[[bytes], Any]:
+def _parsed(method: Method, encode: Encode) -> EncodeReply:
     """``encode`` for a reply still in bytes."""
     parse = method.parse
     return lambda raw: encode(parse(raw))
@@ -168,7 +168,7 @@ async def _write_all(call: Any, requests: AsyncIterator[Message]) -> None:
         return
 
 
-async def _first_and_rest(call: Any, inv: Invocation, encode: Callable[[bytes], Any], writer: _Writer | None) -> Streamed:
+async def _first_and_rest(call: Any, inv: Invocation, encode: EncodeReply, writer: _Writer | None) -> Streamed:
     try:
         message = await call.read()
         headers = await _headers(call, inv, trailers=message is grpc.aio.EOF)
@@ -191,7 +191,7 @@ async def _first_and_rest(call: Any, inv: Invocation, encode: Callable[[bytes], 
     return Streamed(first, _rest(call, inv, encode, writer), headers)
 
 
-async def _rest(call: Any, inv: Invocation, encode: Callable[[bytes], Any], writer: _Writer | None) -> AsyncIterator[Any]:
+async def _rest(call: Any, inv: Invocation, encode: EncodeReply, writer: _Writer | None) -> AsyncIterator[Any]:
     try:
         while (message := await call.read()) is not grpc.aio.EOF:
             yield encode(message)
@@ -240,8 +240,4 @@ async def _headers(call: Any, inv: Invocation, *, trailers: bool) -> list[tuple[
 
 
 def _wanted(found: Metadata, wanted: frozenset[str]) -> list[tuple[str, str]]:
-    return [(key, _text(value)) for key, value in found if key in wanted]
-
-
-def _text(value: str | bytes) -> str:
-    return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+    return [(key, header_text(value)) for key, value in found if key in wanted]
