@@ -14,8 +14,8 @@ Messages come from the compiled descriptors (no generated code). The
 
 ``start_test_server(lying=True)`` serves a TestService whose ``Echo`` answers
 bytes that do not parse as its reply message, and whose ``Count`` sends one
-good tick and then such bytes. ``handlers.cancelled`` counts the ``Sleep``
-calls the client cancelled.
+good tick and then such bytes. ``handlers.cancelled`` lists the ``seconds``
+of each ``Sleep`` call the client cancelled.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class _Handlers:
         self.total = message("Total")
         self.reply = message("MetadataReply")
         self.seen_metadata: list[dict[str, str]] = []
-        self.cancelled = 0
+        self.cancelled: list[float] = []
 
     async def echo(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         return request
@@ -95,7 +95,7 @@ class _Handlers:
         try:
             await asyncio.sleep(request.seconds)
         except asyncio.CancelledError:
-            self.cancelled += 1
+            self.cancelled.append(request.seconds)
             raise
         return empty_pb2.Empty()
 
