@@ -118,12 +118,12 @@ class Harness:
             return int(sock.getsockname()[1])
 
     def spawn(self, name: str, argv: list[str], ready_url: str, *, env: dict[str, str] | None = None,
-              timeout: float = 60.0) -> subprocess.Popen[bytes]:
-        """Start ``argv`` (own session, log in the temp dir) and wait until ``ready_url`` answers."""
+              timeout: float = 60.0, cwd: Path = REPO) -> subprocess.Popen[bytes]:
+        """Start ``argv`` in ``cwd`` (own session, log in the temp dir) and wait until ``ready_url`` answers."""
         log_path = self._fresh(f"{name}.log")
         log = open(log_path, "wb")  # noqa: SIM115 - owned by the child
         proc = subprocess.Popen(
-            argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, **(env or {})}, preexec_fn=_child_setup,
         )
         self._procs.append((name, proc))
@@ -204,14 +204,18 @@ class Harness:
         self.spawn(name or f"sanic-{mode}", argv, f"http://127.0.0.1:{port}/ready")
         return f"http://127.0.0.1:{port}"
 
-    def rosetta(self, config: dict[str, Any], ready_path: str = "/", name: str = "rosetta") -> str:
-        """Rosetta (``python -m gateway run``) serving ``config``; its ``server`` is filled in."""
+    def rosetta(self, config: dict[str, Any], ready_path: str = "/", name: str = "rosetta",
+                source: Path = REPO) -> str:
+        """Rosetta (``python -m gateway run``) serving ``config``; its ``server`` is filled in.
+
+        ``source``: the checkout whose ``gateway`` runs (another commit's, to compare).
+        """
         port = self.free_port()
         server = {"host": "127.0.0.1", "port": port, "workers": 1, **config.get("server", {})}
         path = self._fresh(f"{name}.yaml")
         path.write_text(yaml.safe_dump({**config, "server": server}, sort_keys=False))
         argv = [sys.executable, "-m", "gateway", "run", "--config", str(path)]
-        self.spawn(name, argv, f"http://127.0.0.1:{port}{ready_path}")
+        self.spawn(name, argv, f"http://127.0.0.1:{port}{ready_path}", cwd=source)
         return f"http://127.0.0.1:{port}"
 
     # -- load ---------------------------------------------------------------------------
