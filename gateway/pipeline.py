@@ -122,7 +122,9 @@ def build_pipeline(get_runtime: Callable[[], Runtime]) -> Handler:
             # Open routes, limits decided in memory and whole replies need nothing awaited:
             # each await here is a coroutine per request, so those steps skip them.
             if not runtime.auth.is_open(x.endpoint):
-                x.consumer = await runtime.auth.authenticate(x)
+                # A bearer token verified before is looked up in place, without a coroutine.
+                consumer = runtime.auth.known(x)
+                x.consumer = consumer if consumer is not None else await runtime.auth.authenticate(x)
             waiting = runtime.limiter.acquire(x)
             if waiting is not None:
                 await waiting

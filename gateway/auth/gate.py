@@ -131,6 +131,25 @@ class AuthGate:
         plan = self._plan_for(endpoint)
         return plan.open and not plan.policies
 
+    def known(self, exchange: Exchange) -> Consumer | None:
+        """The consumer of a call whose bearer token was verified before, decided without
+        awaiting anything; ``None`` when :meth:`authenticate` must decide.
+
+        Only a route without policies whose first accepted method is ``jwt`` qualifies,
+        with a bearer token in the verified-token cache: :meth:`authenticate` would take
+        the same token first and find it in the same cache. Scopes and roles are checked
+        as there (``Forbidden``).
+        """
+        plan = self._plan_for(exchange.endpoint)
+        if plan.open or plan.policies or self._jwt is None or not plan.accepted or plan.accepted[0] != "jwt":
+            return None
+        token = _bearer(exchange.request.headers.get("authorization"))
+        consumer = self._jwt.cached(token) if token is not None else None
+        if consumer is not None:
+            exchange.consumer = consumer
+            self._authorize(plan, consumer)
+        return consumer
+
     async def authenticate(self, exchange: Exchange) -> Consumer:
         """The consumer behind the request, or :class:`Unauthorized` / ``Forbidden``."""
         plan = self._plan_for(exchange.endpoint)

@@ -9,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from gateway.auth.apikeys import digest
 from gateway.testing import serve_gateway
 from tests.gateway.auth.helpers import (
     FAKE,
@@ -260,3 +261,52 @@ async def test_a_verified_token_is_not_trusted_past_its_expiry(idp):
         assert (await call(client, token)).status_code == 200
         await asyncio.sleep(exp - time.time() + 0.05)
         assert_invalid_token(await call(client, token))
+
+
+# -- tokens answered from the verified-token cache, decided without awaiting --------------
+
+
+async def test_a_cached_token_still_needs_the_routes_scopes(gateway, idp):
+    """The second call finds the token verified and cached: its scopes are checked all the same."""
+    token = idp.token(scope="rx:write")
+    first, second = await call(gateway, token), await call(gateway, token)
+    for response in (first, second):
+        assert_problem(response, 403, "forbidden")
+        assert response.headers["www-authenticate"] == (
+            'Bearer realm="rosetta", error="insufficient_scope", scope="rx:read"'
+        )
+    assert first.json()["detail"] == second.json()["detail"]
+
+
+async def test_a_cached_token_still_needs_one_of_the_routes_roles(gateway, idp):
+    token = idp.token(roles=["nurse"])
+    assert (await call(gateway, token, "/rx/Echo")).status_code == 200  # verified and cached here
+    assert_problem(await call(gateway, token, "/admin/Echo"), 403, "forbidden")
+
+
+async def test_a_cached_token_reaches_the_upstream_as_its_consumer_every_time(gateway, idp):
+    token = idp.token(sub="bea")
+    for _ in range(3):
+        response = await call(gateway, token)
+        assert response.status_code == 200
+        assert response.json()["consumer"] == "bea"
+
+
+async def test_a_route_trying_api_keys_first_is_decided_by_the_key_even_with_a_cached_token(idp):
+    """The cached-token shortcut applies only where jwt is the first method a route tries."""
+    key = "acme-3f9c1d2e7b6a4c58a1e0"
+    config = jwt_config(idp)
+    config["auth"]["api_keys"] = {"keys": [{"consumer": "acme", "sha256": digest(key), "scopes": ["rx:read"]}]}
+    config["routes"] = [
+        {"prefix": "/jwt", "upstream": "fake", "auth": "jwt", "scopes": ["rx:read"]},
+        {"prefix": "/key-first", "upstream": "fake", "auth": ["api_key", "jwt"], "scopes": ["rx:read"]},
+    ]
+    token = idp.token()
+    async with serve_gateway(config) as url, httpx.AsyncClient(base_url=url) as client:
+        assert (await call(client, token, "/jwt/Echo")).status_code == 200  # the token is now cached
+        both = {**bearer(token), "X-API-Key": key}
+        response = await client.post("/key-first/Echo", json={}, headers=both)
+        assert response.status_code == 200
+        assert response.json()["consumer"] == "acme"
+        wrong_key = {**bearer(token), "X-API-Key": "not-a-key"}
+        assert_problem(await client.post("/key-first/Echo", json={}, headers=wrong_key), 401, "unauthorized")
