@@ -127,7 +127,7 @@ class JwtVerifier:
         ``None`` otherwise, and :meth:`verify` decides. Nothing is awaited."""
         if len(token) > self.settings.max_token_bytes:
             return None
-        return self._cache.get(hashlib.sha256(token.encode()).digest())
+        return self._cache.get(_digest(token))
 
     async def verify(self, token: str) -> Consumer:
         """The consumer a valid token stands for; :class:`InvalidToken` otherwise.
@@ -136,8 +136,7 @@ class JwtVerifier:
         """
         if len(token) > self.settings.max_token_bytes:
             raise InvalidToken("token longer than max_token_bytes")
-        cache_key = hashlib.sha256(token.encode()).digest()
-        consumer = self._cache.get(cache_key)
+        consumer = self.cached(token)
         if consumer is not None:
             return consumer
         try:
@@ -145,7 +144,7 @@ class JwtVerifier:
         except TOKEN_ERRORS as exc:
             raise InvalidToken(type(exc).__name__) from None
         consumer = self._consumer(claims)
-        self._cache.put(cache_key, consumer, claims.get("exp"))
+        self._cache.put(_digest(token), consumer, claims.get("exp"))
         return consumer
 
     async def _verified_claims(self, token: str) -> dict[str, Any]:
@@ -212,6 +211,11 @@ def load_public_key(pem: bytes, algorithms: Iterable[str]) -> SigningKey:
     if key_type is None or misfits:
         raise ValueError(f"a {key_type or 'unsupported'} key cannot verify {', '.join(misfits)}")
     return SigningKey(kid=None, key_type=key_type, algorithm=None, key=key)
+
+
+def _digest(token: str) -> bytes:
+    """The verified-token cache's key: the token's SHA-256, so the cache holds no tokens."""
+    return hashlib.sha256(token.encode()).digest()
 
 
 class _VerifiedTokens:
