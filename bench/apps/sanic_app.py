@@ -2,10 +2,18 @@
 
     python bench/apps/sanic_app.py MODE PORT [UPSTREAM_URL]
 
-MODE ``bare`` answers every GET with the fixed 1 KB JSON; the others forward
-each GET to ``UPSTREAM_URL`` + path with one shared client: ``pool`` (Rosetta's
-HttpPool), ``aiohttp`` (one ClientSession), ``httpx`` (one AsyncClient, default
-pool) or ``httpx-pool`` (httpx over Rosetta's transport).
+MODE ``bare`` answers every GET with the fixed 1 KB JSON; ``pool``, ``aiohttp``,
+``httpx`` and ``httpx-pool`` forward each GET to ``UPSTREAM_URL`` + path with one
+shared client: ``pool`` (Rosetta's HttpPool), ``aiohttp`` (one ClientSession),
+``httpx`` (one AsyncClient, default pool) or ``httpx-pool`` (httpx over
+Rosetta's transport).
+
+MODE ``grpc`` is the plain handler a gRPC-to-JSON gateway starts from, with
+``UPSTREAM_URL`` a gRPC target: every POST's JSON body is parsed with
+``json_format.ParseDict`` into the benchmark's ``TestService/Echo`` request,
+sent on one ``grpc.aio`` channel, and the reply returned through
+``json_format.MessageToDict`` (its defaults) and Sanic's ``json``; ``GET /ready``
+answers once the proto is loaded.
 """
 
 from __future__ import annotations
@@ -16,12 +24,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from google.protobuf import json_format  # noqa: E402
 from sanic import Request, Sanic  # noqa: E402
-from sanic.response import HTTPResponse, raw  # noqa: E402
+from sanic.response import HTTPResponse, json, raw  # noqa: E402
 
 from bench.payload import PAYLOAD  # noqa: E402
 
-MODES = ("bare", "pool", "aiohttp", "httpx", "httpx-pool")
+MODES = ("bare", "pool", "aiohttp", "httpx", "httpx-pool", "grpc")
 
 
 def build(mode: str, upstream: str) -> Sanic:
@@ -30,6 +39,11 @@ def build(mode: str, upstream: str) -> Sanic:
     app.config.MOTD = False
     if mode == "bare":
         app.add_route(_bare, "/<path:path>")
+        return app
+    if mode == "grpc":
+        app.register_listener(lambda app: _open_grpc(app, upstream), "before_server_start")
+        app.add_route(_ready, "/ready")
+        app.add_route(_grpc_echo, "/<path:path>", methods=["POST"])
         return app
     app.ctx.forward = None
     app.register_listener(lambda app: _open(app, mode, upstream), "before_server_start")
@@ -44,6 +58,29 @@ async def _bare(request: Request, path: str) -> HTTPResponse:
 async def _forward(request: Request, path: str) -> HTTPResponse:
     status, body = await request.app.ctx.forward("/" + path)
     return raw(body, status=status, content_type="application/json")
+
+
+async def _ready(request: Request) -> HTTPResponse:
+    return raw(b"ok")
+
+
+async def _grpc_echo(request: Request, path: str) -> HTTPResponse:
+    ctx = request.app.ctx
+    message = json_format.ParseDict(request.json, ctx.echo_input())
+    reply = await ctx.echo(message, timeout=30)
+    return json(json_format.MessageToDict(reply))
+
+
+async def _open_grpc(app: Sanic, target: str) -> None:
+    import grpc.aio
+
+    from bench.scenarios.grpc import PROTO, SERVICE
+    from translators.grpc.descriptors import compile_protos, load_services
+
+    info = load_services(compile_protos([PROTO])).method(f"{SERVICE}/Echo")
+    channel = grpc.aio.insecure_channel(target)
+    app.ctx.echo_input = info.input
+    app.ctx.echo = channel.unary_unary(info.wire_path, info.input.SerializeToString, info.output.FromString)
 
 
 async def _open(app: Sanic, mode: str, upstream: str) -> None:

@@ -6,7 +6,10 @@
     ``python -m bench.scenarios.grpc serve GRPC_PORT HTTP_PORT``): a direct
     ``grpc.aio`` client at 50 concurrent calls (in this process) vs
     ``POST /g/rosetta.testing.v1.TestService/Echo`` as JSON through Rosetta at
-    50 connections (wrk), in three interleaved rounds, the best of each kept;
+    50 connections (wrk), in three interleaved rounds, the best of each kept.
+    The same rounds measure the plain handler a gateway starts from (a Sanic
+    route with ``json_format`` and a ``grpc.aio`` stub, ``bench/apps/sanic_app.py
+    grpc``), printed as ratios for context, not as a target;
 (b) server streaming ``Count`` of 1,000 small messages, served pre-encoded
     by nginx speaking gRPC over cleartext HTTP/2 (a Python server sends only
     ~12,000 messages/s here, which would measure the server, not Rosetta):
@@ -80,13 +83,20 @@ def grpc_scenario(h: Harness) -> None:
     target = grpc_backend(h)
     gateway = h.rosetta(grpc_config(target))
 
+    unary_servers = [h._procs[-1][1]]
+    plain = h.sanic("grpc", target, name="sanic-grpc")
+    unary_servers.append(h._procs[-1][1])
     _check(f"{gateway}/g/{SERVICE}/Echo", UNARY_BODY, lines=1)
-    direct, ours = _unary_rounds(h, target, f"{gateway}/g/{SERVICE}/Echo")
+    _check(f"{plain}/g/{SERVICE}/Echo", UNARY_BODY, lines=1)
+    direct, ours, handler = _unary_rounds(h, target, f"{gateway}/g/{SERVICE}/Echo", f"{plain}/g/{SERVICE}/Echo")
     h.ratio("grpc", "Rosetta JSON / direct grpc.aio unary throughput", ours.rps / direct.rps, at_least=0.70)
     _cpu_note(h, "unary call", direct, ours, 1)
+    h.note("grpc", f"plain Sanic + json_format handler / direct grpc.aio unary throughput = "
+                   f"{handler.rps / direct.rps:.2f}; Rosetta / that handler = {ours.rps / handler.rps:.2f}")
 
     if h.has_nginx:
-        h.stop(h._procs[-1][1])  # Rosetta in front of the Python backend is done
+        for proc in unary_servers:  # Rosetta and the plain handler in front of the Python backend are done
+            h.stop(proc)
         target = nginx_grpc_backend(h)
         gateway = h.rosetta(grpc_config(target), name="rosetta-stream")
     _check(f"{gateway}/g/{SERVICE}/Count", STREAM_BODY, lines=MESSAGES)
@@ -101,18 +111,20 @@ def grpc_scenario(h: Harness) -> None:
     _cpu_note(h, "streamed message", direct_stream, stream, MESSAGES)
 
 
-def _unary_rounds(h: Harness, target: str, url: str) -> tuple[Row, Row]:
-    """Direct and Rosetta measured ROUNDS times, interleaved; the best (least disturbed) of each."""
+def _unary_rounds(h: Harness, target: str, url: str, plain_url: str) -> tuple[Row, Row, Row]:
+    """Direct, Rosetta and the plain Sanic handler measured ROUNDS times, interleaved; the best
+    (least disturbed) of each."""
     best: dict[str, Row] = {}
+    body = LoadSpec(method="POST", body=UNARY_BODY)
     for n in range(1, ROUNDS + 1):
         direct = direct_row(h, f"grpc.aio client, unary Echo (round {n})", target, streaming=False)
-        ours = h.measure("grpc", f"Rosetta JSON unary (round {n})", url, LoadSpec(method="POST", body=UNARY_BODY),
-                         one_connection=n == 1)
-        _no_errors(direct, ours)
-        for name, row in (("direct", direct), ("ours", ours)):
+        ours = h.measure("grpc", f"Rosetta JSON unary (round {n})", url, body, one_connection=n == 1)
+        plain = h.measure("grpc", f"Sanic + json_format handler (round {n})", plain_url, body, one_connection=False)
+        _no_errors(direct, ours, plain)
+        for name, row in (("direct", direct), ("ours", ours), ("plain", plain)):
             if name not in best or row.rps > best[name].rps:
                 best[name] = row
-    return best["direct"], best["ours"]
+    return best["direct"], best["ours"], best["plain"]
 
 
 def _check(url: str, body: bytes, lines: int) -> None:
