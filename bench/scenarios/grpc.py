@@ -115,15 +115,18 @@ def _unary_rounds(h: Harness, target: str, url: str, plain_url: str) -> tuple[Ro
     """Direct, Rosetta and the plain Sanic handler measured ROUNDS times, interleaved; the best
     (least disturbed) of each."""
     best: dict[str, Row] = {}
+    paired: list[float] = []
     body = LoadSpec(method="POST", body=UNARY_BODY)
     for n in range(1, ROUNDS + 1):
         direct = direct_row(h, f"grpc.aio client, unary Echo (round {n})", target, streaming=False)
         ours = h.measure("grpc", f"Rosetta JSON unary (round {n})", url, body, one_connection=n == 1)
         plain = h.measure("grpc", f"Sanic + json_format handler (round {n})", plain_url, body, one_connection=False)
         _no_errors(direct, ours, plain)
+        paired.append(ours.rps / direct.rps)
         for name, row in (("direct", direct), ("ours", ours), ("plain", plain)):
             if name not in best or row.rps > best[name].rps:
                 best[name] = row
+    h.note("grpc", "Rosetta / direct unary throughput round by round: " + ", ".join(f"{r:.2f}" for r in paired))
     return best["direct"], best["ours"], best["plain"]
 
 

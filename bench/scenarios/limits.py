@@ -64,15 +64,22 @@ def _rounds(
 ) -> tuple[dict[str, Row], float]:
     """Each target measured ROUNDS times, interleaved; the best (least disturbed) run of each."""
     best: dict[str, Row] = {}
+    paired: dict[str, list[float]] = {}
     redis_us = 0.0
     for n in range(ROUNDS):
+        rows: dict[str, Row] = {}
         for name, url in targets.items():
             before = _cpu_seconds(redis.pid) if redis is not None else 0.0
-            row = h.measure("limits", f"Rosetta, {name} (round {n + 1})", url + PATH, one_connection=n == 0)
+            row = rows[name] = h.measure("limits", f"Rosetta, {name} (round {n + 1})", url + PATH, one_connection=n == 0)
             if name not in best or row.rps > best[name].rps:
                 best[name] = row
                 if redis is not None and name == "redis://":
                     redis_us = (_cpu_seconds(redis.pid) - before) / max(1, row.requests) * 1e6
+        for name in TARGETS:
+            if name in rows:
+                paired.setdefault(name, []).append(rows[name].rps / rows["no rate limit"].rps)
+    for name, ratios in paired.items():
+        h.note("limits", f"{name} / unlimited throughput round by round: " + ", ".join(f"{r:.2f}" for r in ratios))
     return best, redis_us
 
 
