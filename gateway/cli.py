@@ -116,7 +116,35 @@ def serve(config: Config, factory: Any) -> None:
         motd=False,
         ssl=sanic_ssl(server.tls),
     )
+    if server.workers == 1:
+        # One worker is served in this process: no worker manager, no process for its
+        # shared state, nothing to leave behind or hang in when a signal comes early.
+        Sanic.serve_single(primary=app)
+        return
+    _stop_waiting_for_workers_on_shutdown()
     Sanic.serve(primary=app, app_loader=loader)
+
+
+def _stop_waiting_for_workers_on_shutdown() -> None:
+    """Let a SIGTERM or SIGINT that arrives while workers start stop Sanic's worker manager.
+
+    While it waits for every worker to report ready, Sanic's manager puts back each
+    message it reads, its own shutdown message too, and waits on: a signal in that
+    window keeps the main process spinning after its workers have stopped
+    (sanic-org/sanic#2997). Once shutdown has begun the wait is over, and the
+    manager's monitor loop reads the shutdown message it put back.
+    """
+    from sanic.worker.manager import WorkerManager
+
+    waiting = getattr(WorkerManager, "_all_workers_ack", None)
+    if waiting is None or getattr(waiting, "_rosetta", False):
+        return
+
+    def all_acked_or_shutting_down(self: Any) -> bool:
+        return bool(getattr(self, "_shutting_down", False)) or waiting(self)
+
+    all_acked_or_shutting_down._rosetta = True  # type: ignore[attr-defined]
+    WorkerManager._all_workers_ack = all_acked_or_shutting_down  # type: ignore[method-assign]
 
 
 def _check(args: argparse.Namespace) -> int:

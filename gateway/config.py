@@ -90,7 +90,11 @@ class ServerSettings(BaseModel):
 
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8080, ge=0, le=65535, description="Port to listen on (0 picks a free one).")
-    workers: int = Field(1, ge=1, le=64, description="Sanic worker processes.")
+    workers: int = Field(
+        1, ge=1, le=64,
+        description="Sanic worker processes; with 1 the `rosetta` process serves by itself, with more "
+        "Sanic's worker manager starts and watches them.",
+    )
     max_body_bytes: int = Field(
         1_048_576, ge=0, description="Largest request body accepted; larger is a 413."
     )

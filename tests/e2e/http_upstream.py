@@ -1,7 +1,8 @@
-"""A real local HTTP backend for end-to-end tests: counts its hits and fails on demand."""
+"""A real local HTTP backend for end-to-end tests: counts its hits, fails or waits on demand."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,11 +13,17 @@ __all__ = ["HttpUpstream", "http_upstream"]
 
 
 class HttpUpstream:
-    """Answers any path with JSON; ``mode`` is ``ok`` or ``503``; ``hits`` counts (method, path)."""
+    """Answers any path with JSON; ``mode`` is ``ok`` or ``503``; ``hits`` counts (method, path).
+
+    With ``delay`` set, each request sets ``arrived`` as soon as it comes in and is
+    answered ``delay`` seconds later: a test knows when a call is in flight.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.mode = "ok"
+        self.delay = 0.0
+        self.arrived = asyncio.Event()
         self.hits: Counter[tuple[str, str]] = Counter()
         self.url = ""
 
@@ -26,6 +33,9 @@ class HttpUpstream:
 
     async def handle(self, request: web.Request) -> web.Response:
         self.hits[(request.method, request.path)] += 1
+        self.arrived.set()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.mode == "503":
             return web.json_response({"busy": True}, status=503)
         body = {"from": self.name, "path": request.path, "query": request.query_string,
