@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import sys
 from collections.abc import Sequence
 from functools import partial
@@ -25,6 +26,9 @@ from gateway.plugin import load_translator_class
 from gateway.runtime import StartupError, build_runtime
 
 __all__ = ["main"]
+
+# Binding the server's socket failed: the address is taken, not this machine's, or not allowed.
+_CANNOT_LISTEN = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,7 +110,7 @@ def serve(config: Config, factory: Any) -> None:
     app = loader.load()
     server = config.server
     scheme = "https" if server.tls else "http"
-    logger.info(f"rosetta {__version__} listening on {scheme}://{server.host}:{server.port}")
+    logger.info(f"rosetta {__version__} starting on {scheme}://{server.host}:{server.port}")
     app.prepare(
         host=server.host,
         port=server.port,
@@ -116,13 +120,18 @@ def serve(config: Config, factory: Any) -> None:
         motd=False,
         ssl=sanic_ssl(server.tls),
     )
-    if server.workers == 1:
-        # One worker is served in this process: no worker manager, no process for its
-        # shared state, nothing to leave behind or hang in when a signal comes early.
-        Sanic.serve_single(primary=app)
-        return
-    _stop_waiting_for_workers_on_shutdown()
-    Sanic.serve(primary=app, app_loader=loader)
+    try:
+        if server.workers == 1:
+            # One worker is served in this process: no worker manager, no process for its
+            # shared state, nothing to leave behind or hang in when a signal comes early.
+            Sanic.serve_single(primary=app)
+            return
+        _stop_waiting_for_workers_on_shutdown()
+        Sanic.serve(primary=app, app_loader=loader)
+    except OSError as exc:
+        if exc.errno not in _CANNOT_LISTEN:
+            raise
+        raise StartupError([f"server: cannot listen on {server.host}:{server.port}: {exc.strerror}"]) from None
 
 
 def _stop_waiting_for_workers_on_shutdown() -> None:

@@ -5,6 +5,7 @@ import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -182,3 +183,25 @@ def test_sigterm_while_workers_start_stops_every_process(tmp_path):
     # A worker stopped before its interpreter has finished starting may print Python's own
     # KeyboardInterrupt; nothing of Rosetta's may fail.
     assert "/gateway/" not in process.stderr.read()
+
+
+def test_rosetta_run_on_a_taken_port_says_so_without_a_traceback(tmp_path):
+    config = tmp_path / "rosetta.yaml"
+    config.write_text(
+        "upstreams:\n  f: {type: 'gateway.testing:FakeTranslator'}\n"
+        "routes:\n  - {prefix: /f, upstream: f, auth: none}\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for workers in ("1", "2"):
+            out = subprocess.run(
+                [sys.executable, "-m", "gateway", "run", "--config", str(config), "--port", str(port),
+                 "--workers", workers],
+                capture_output=True, text=True, env=env, timeout=60,
+            )
+            assert out.returncode == 1, out.stderr
+            assert f"error: server: cannot listen on 127.0.0.1:{port}: Address already in use" in out.stderr
+            assert "Traceback" not in out.stderr
