@@ -144,14 +144,19 @@ def _alive(pid):
         return False
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_sigterm_while_workers_start_stops_every_process(tmp_path):
+def _fake_gateway(tmp_path):
+    """A config serving the fake translator under ``/f``, and the environment to run it in."""
     config = tmp_path / "rosetta.yaml"
     config.write_text(
         "upstreams:\n  f: {type: 'gateway.testing:FakeTranslator'}\n"
         "routes:\n  - {prefix: /f, upstream: f, auth: none}\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    return config, {**os.environ, "PYTHONPATH": os.getcwd()}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_while_workers_start_stops_every_process(tmp_path):
+    config, env = _fake_gateway(tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "run", "--config", str(config), "--port", str(free_port()),
          "--workers", "2"],
@@ -186,12 +191,7 @@ def test_sigterm_while_workers_start_stops_every_process(tmp_path):
 
 
 def test_rosetta_run_on_a_taken_port_says_so_without_a_traceback(tmp_path):
-    config = tmp_path / "rosetta.yaml"
-    config.write_text(
-        "upstreams:\n  f: {type: 'gateway.testing:FakeTranslator'}\n"
-        "routes:\n  - {prefix: /f, upstream: f, auth: none}\n"
-    )
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    config, env = _fake_gateway(tmp_path)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
