@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import __version__
-from gateway.config import Config, ConfigError, load_config
+from gateway.config import Config, ConfigError, load_config, server_option_errors
 from gateway.limits.settings import config_errors as limits_config_errors
 from gateway.plugin import load_translator_class
 from gateway.runtime import StartupError, build_runtime
@@ -77,6 +77,9 @@ def load_with_overrides(path: Path, overrides: dict[str, Any]) -> Config:
     """The config at ``path`` with command-line server settings applied."""
     config = load_config(path)
     if overrides:
+        wrong = server_option_errors(overrides)
+        if wrong:
+            raise ConfigError(wrong)
         server = config.server.model_copy(update=overrides)
         config = config.model_copy(update={"server": server})
         errors = limits_config_errors(config)

@@ -49,6 +49,7 @@ __all__ = [
     "build_config",
     "expand_env",
     "load_config",
+    "server_option_errors",
 ]
 
 
@@ -291,6 +292,16 @@ def _check_references(config: Config, raw: Mapping[str, Any]) -> list[str]:
             errors.append(f"routes[{i}].upstream: no upstream named '{route.upstream}'{suffix}")
     errors += limits_config_errors(config) + resilience_config_errors(config)
     return errors
+
+
+def server_option_errors(options: Mapping[str, Any]) -> list[str]:
+    """What is wrong with ``server`` settings given on the command line (``--port 99999``),
+    one ``--name: message`` line each; validated as the config's own ``server`` is."""
+    try:
+        ServerSettings.model_validate(options)
+    except ValidationError as exc:
+        return ["--" + line for line in _format_errors(exc, "")]
+    return []
 
 
 def _format_errors(exc: ValidationError, prefix: str) -> list[str]:

@@ -102,3 +102,18 @@ def test_check_reports_a_corpus_that_fails_to_load(tmp_path, capsys):
 def test_check_refuses_a_corpus_folder_that_does_not_exist(tmp_path, capsys):
     assert main(["check", "--corpus", f"soap={tmp_path / 'nope'}"]) == 1
     assert "expected TYPE=DIR" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        (["--port", "99999"], "error: --port: Input should be less than or equal to 65535"),
+        (["--port", "-1"], "error: --port: Input should be greater than or equal to 0"),
+        (["--workers", "0"], "error: --workers: Input should be greater than or equal to 1"),
+        (["--workers", "65"], "error: --workers: Input should be less than or equal to 64"),
+    ],
+)
+def test_run_refuses_out_of_range_command_line_options_before_serving(tmp_path, capsys, options, error):
+    path = write(tmp_path, f"upstreams:\n  calc: {{type: '{FAKE}'}}\nroutes:\n  - {{prefix: /calc, upstream: calc, auth: none}}\n")
+    assert main(["run", "--config", str(path), *options]) == 1
+    assert error in capsys.readouterr().err
