@@ -29,6 +29,7 @@ __all__ = ["main"]
 
 # Binding the server's socket failed: the address is taken, not this machine's, or not allowed.
 _CANNOT_LISTEN = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
+_BINDING = frozenset({"bind_socket", "bind_unix_socket"})  # sanic.server.socket's binders
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,9 +133,17 @@ def serve(config: Config, factory: Any) -> None:
         _stop_waiting_for_workers_on_shutdown()
         Sanic.serve(primary=app, app_loader=loader)
     except OSError as exc:
-        if exc.errno not in _CANNOT_LISTEN:
+        if exc.errno not in _CANNOT_LISTEN or not _raised_binding(exc):
             raise
         raise StartupError([f"server: cannot listen on {server.host}:{server.port}: {exc.strerror}"]) from None
+
+
+def _raised_binding(exc: BaseException) -> bool:
+    """Whether ``exc`` came from Sanic binding the server's socket (not, say, a file read later)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_name in _BINDING
 
 
 def _stop_waiting_for_workers_on_shutdown() -> None:
