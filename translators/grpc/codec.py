@@ -62,6 +62,8 @@ def decode(data: Any, cls: type[Message], options: JsonOptions) -> Message:
         return message
     if not isinstance(data, dict) and not _is_wkt(cls.DESCRIPTOR):
         raise invalid("", f"the request must be a JSON object, not {_kind(data)}")
+    if isinstance(data, dict) and not _is_wkt(cls.DESCRIPTOR):
+        _check_objects(data, cls.DESCRIPTOR, "")
     try:
         json_format.ParseDict(
             data,
@@ -166,6 +168,41 @@ def _bool(raw: str, where: str) -> bool:
     if lowered in _FALSE:
         return False
     raise invalid(where, f"expected true or false, not {raw!r}")
+
+
+def _check_objects(data: dict[str, Any], message: Descriptor, path: str) -> None:
+    """Refuse a message field given anything but an object (or null), at any depth.
+
+    json_format reads any iterable as a message: ``[]`` would pass as an empty
+    one and ``"text"`` as its letters' field names. Well-known types are left
+    to json_format, which checks them (``Value`` takes any JSON).
+    """
+    for key, value in data.items():
+        field = find_field(message, key)
+        if field is None or value is None or field.message_type is None or _is_wkt(field.message_type):
+            continue
+        where = f"{path}.{key}" if path else key
+        if field.message_type.GetOptions().map_entry:
+            _check_map_values(value, field.message_type.fields_by_name["value"], where)
+        elif field.is_repeated:
+            for index, item in enumerate(value if isinstance(value, list) else ()):
+                if item is not None:  # json_format refuses a null item itself
+                    _check_object(item, field.message_type, f"{where}[{index}]")
+        else:
+            _check_object(value, field.message_type, where)
+
+
+def _check_map_values(value: Any, field: FieldDescriptor, where: str) -> None:
+    if isinstance(value, dict) and field.message_type is not None and not _is_wkt(field.message_type):
+        for key, item in value.items():
+            if item is not None:
+                _check_object(item, field.message_type, f"{where}.{key}")
+
+
+def _check_object(value: Any, message: Descriptor, where: str) -> None:
+    if not isinstance(value, dict):
+        raise invalid(where, f"expected an object, not {_kind(value)}")
+    _check_objects(value, message, where)
 
 
 def _kind(value: Any) -> str:

@@ -33,6 +33,7 @@ _AT = re.compile(r"^(?P<reason>.*?) at (?P<path>[\w.\[\]-]+?)\.*$", re.DOTALL)
 # Python's own wording, which says nothing useful to a caller: replaced by the field's type.
 _GENERIC = (
     "invalid literal for",
+    "argument must be",
     "object is not iterable",
     "expected string or bytes-like",
     "could not convert",
@@ -60,8 +61,10 @@ def explain(text: str, root: Descriptor) -> InvalidArguments:
     at = _AT.match(inner)
     if at:
         inner = at["reason"]
+        # " at X" names the message holding the field, which the chain may already pass
+        # (``book`` for ``book.tags``): keep whichever of the two says more.
         located = _strip_root(at["path"], root.name)
-        if located and (not chain or located.startswith(chain[0])):
+        if located and (not path or located.startswith(path)):
             path = located
     return invalid(path, _reason(inner, _field_at(root, path)))
 

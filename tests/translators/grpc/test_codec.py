@@ -50,6 +50,34 @@ def test_an_unknown_field_is_refused_unless_ignored():
     assert decode({"nope": 1, "name": "x"}, Everything, lenient).name == "x"
 
 
+@pytest.mark.parametrize(
+    ("data", "where", "message"),
+    [
+        ({"nested": []}, "nested", "expected an object, not an array"),
+        ({"nested": "text"}, "nested", "expected an object, not a string"),
+        ({"nested": 5}, "nested", "expected an object, not a number"),
+        ({"nested": True}, "nested", "expected an object, not a boolean"),
+        ({"child": {"nested": []}}, "child.nested", "expected an object, not an array"),
+        ({"items": [[]]}, "items[0]", "expected an object, not an array"),
+        ({"child": {"items": [{}, "x"]}}, "child.items[1]", "expected an object, not a string"),
+        ({"tags": "a"}, "tags", "expected an array (items: a string)"),
+        ({"child": {"tags": {"a": 1}}}, "child.tags", "expected an array (items: a string)"),
+        ({"int64Value": [1]}, "int64Value", "expected an integer (int64)"),
+        ({"child": {"int32_value": {"a": 1}}}, "child.int32_value", "expected an integer (int32)"),
+    ],
+)
+def test_a_value_of_the_wrong_shape_is_a_400_naming_its_field(data, where, message):
+    """json_format reads any iterable as a message ([] as empty, "text" as keys) and blames the
+    parent of a repeated field: Rosetta names the field and what it takes."""
+    with pytest.raises(InvalidArguments) as caught:
+        decode(data, Everything, OPTIONS)
+    assert caught.value.extra["errors"] == [{"field": where, "message": message}]
+
+
+def test_null_still_leaves_a_message_field_unset():
+    assert decode({"nested": None, "items": []}, Everything, OPTIONS) == Everything()
+
+
 def test_explain_reads_json_format_wording_without_a_location():
     error = explain("Failed to parse items field: Failed to parse level field: invalid literal for int() with base 10: 'z'..", Everything.DESCRIPTOR)
     assert error.extra["errors"] == [{"field": "items.level", "message": "expected an integer (int32)"}]

@@ -85,6 +85,10 @@ async def test_an_empty_body_is_an_empty_request(translator):
         ({"name": 5}, "name"),
         ({"boolValue": "yes"}, "boolValue"),
         ({"tags": "one"}, "tags"),
+        ({"child": {"tags": "one"}}, "child.tags"),
+        ({"nested": [1]}, "nested"),
+        ({"items": ["x"]}, "items[0]"),
+        ({"int32Value": [1]}, "int32Value"),
         ({"items": [{"level": "high"}]}, "items.level"),
         ({"int64Value": "9223372036854775808"}, "int64Value"),
         ({"int64Value": 99999999999999999999999}, "int64Value"),
@@ -151,6 +155,15 @@ async def test_a_multi_segment_variable_and_a_body_field(translator):
     assert reply.json["name"] == "shelves/1/books/2"
     assert reply.json["nested"] == {"note": "in body", "level": 1}
     assert reply.json["tags"] == ["q"]
+
+
+@pytest.mark.parametrize("sent", [b"[]", b'"text"', b"7"])
+async def test_a_body_field_of_a_message_type_takes_only_an_object(translator, sent):
+    operation = op(translator, "Echo", "PUT", "/v1/books/{name=shelves/*/books/*}")
+    with pytest.raises(InvalidArguments) as caught:
+        await translator.handle(make_call(operation, path_params={"name": "shelves/1/books/2"}, body=sent))
+    assert caught.value.extra["errors"][0]["field"] == "nested"
+    assert caught.value.extra["errors"][0]["message"].startswith("expected an object, not ")
 
 
 async def test_a_body_field_of_a_repeated_type_takes_an_array(translator):
