@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import httpx
 import pytest
@@ -67,6 +68,22 @@ async def test_http_rules_are_mounted_under_the_prefix(gateway):
     assert response.json() == {"note": "", "level": 5}
     response = await gateway.get("/g/v1/echo/n1/level/7")
     assert response.json()["nested"] == {"note": "n1", "level": 7}
+
+
+async def test_a_binding_without_body_reads_an_empty_one_and_refuses_content(gateway):
+    errors: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = errors.append  # type: ignore[method-assign]
+    sanic_errors = logging.getLogger("sanic.error")
+    sanic_errors.addHandler(handler)
+    try:
+        response = await gateway.request("DELETE", "/g/v1/echo-delete/ana", content=b"", headers={"content-length": "0"})
+        assert response.status_code == 200 and response.json()["name"] == "ana"
+        refused = await gateway.request("DELETE", "/g/v1/echo-delete/ana", json={"tags": ["a"]})
+        assert "takes no request body" in assert_problem(refused, 400, "invalid-arguments")["detail"]
+    finally:
+        sanic_errors.removeHandler(handler)
+    assert [r.getMessage() for r in errors] == []  # Sanic logs an error for a body left unread
 
 
 async def test_a_path_route_names_one_method(gateway):

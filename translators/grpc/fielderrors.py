@@ -34,6 +34,7 @@ _AT = re.compile(r"^(?P<reason>.*?) at (?P<path>[\w.\[\]-]+?)\.*$", re.DOTALL)
 _GENERIC = (
     "invalid literal for",
     "argument must be",
+    "unhashable type",
     "object is not iterable",
     "expected string or bytes-like",
     "could not convert",

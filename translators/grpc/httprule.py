@@ -101,10 +101,22 @@ def _body_json(message: Descriptor, body_field: str, body: Any) -> dict[str, Any
         if not isinstance(body, dict):
             raise invalid("", "the request body must be a JSON object")
         return dict(body)
-    field = message.fields_by_name.get(body_field)
+    # A dotted body ("payload.input_value", as grpc-gateway reads it) nests the value.
+    *parents, leaf = body_field.split(".")
+    data: dict[str, Any] = {}
+    node, current = data, message
+    for part in parents:
+        field = current.fields_by_name.get(part)
+        if field is None or field.message_type is None or field.is_repeated:
+            raise invalid(body_field, "the HTTP rule names a body field the message does not have")
+        node = node.setdefault(field.json_name, {})
+        current = field.message_type
+    field = current.fields_by_name.get(leaf)
     if field is None:  # protoc has already checked the rule; keep the error readable anyway
         raise invalid(body_field, "the HTTP rule names a body field the message does not have")
-    return {} if body is None else {field.json_name: body}
+    if body is not None:
+        node[field.json_name] = body
+    return data
 
 
 def _apply_query(

@@ -41,6 +41,7 @@ from translators.grpc.channel import fetch_descriptors, health, open_channel
 from translators.grpc.codec import Codec, JsonOptions, loads
 from translators.grpc.descriptors import MethodInfo, ServiceSet, compile_protos, load_services
 from translators.grpc.direct import DirectUnary
+from translators.grpc.fielderrors import invalid
 from translators.grpc.httprule import assemble, pick_response
 from translators.grpc.operations import DEFAULT_BINDING, build_operations
 from translators.grpc.settings import GrpcSettings
@@ -217,8 +218,13 @@ class GrpcTranslator(Translator):
     async def _request(self, call: Call, stub: _Stub) -> Message:
         extra: Mapping[str, Any] = call.operation.extra or DEFAULT_BINDING
         body_field = extra.get("body", "*")
-        raw = await call.read_body() if body_field else b""
-        body = loads(raw) if raw.strip() else None
+        if body_field:
+            raw = await call.read_body()
+            body = loads(raw) if raw.strip() else None
+        else:
+            body = None
+            if call.content_length is not None or call.chunked:  # read even "Content-Length: 0": Sanic logs
+                _no_body(await call.read_body())                   # an error for a body left unread
         if body_field == "*" and not call.query and not call.path_params:
             return self._codec.decode(body, stub.info.input)
         data = assemble(
@@ -255,6 +261,12 @@ class GrpcTranslator(Translator):
             return Reply(body=empty(fmt), content_type=fmt.content_type, headers=headers)
         stream = render(batches(streamed.rest, limit=_BATCH, linger=_LINGER), fmt, call.request_id, streamed.first)
         return Reply(stream=stream, content_type=fmt.content_type, headers=headers)
+
+
+def _no_body(raw: bytes) -> None:
+    """A binding without ``body`` takes none: a body with fields in it would be dropped unread."""
+    if raw.strip() and loads(raw) != {}:
+        raise invalid("", "this HTTP binding takes no request body: send the fields in the path or the query string")
 
 
 async def _body_chunks(call: Call) -> AsyncIterator[bytes]:

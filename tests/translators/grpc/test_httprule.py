@@ -33,7 +33,7 @@ def test_no_rule_has_no_bindings():
 
 def test_the_testing_proto_has_the_bindings_it_declares():
     echo = services().method("rosetta.testing.v1.TestService/Echo")
-    assert [b.method for b in bindings(echo.http)] == ["POST", "GET", "GET", "PUT", "POST", "PATCH", "HEAD"]
+    assert [b.method for b in bindings(echo.http)] == ["POST", "GET", "GET", "PUT", "POST", "PATCH", "HEAD", "DELETE", "POST"]
 
 
 def run(body_field="", path=None, query=None, body=None, **kw):

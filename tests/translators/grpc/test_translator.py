@@ -166,6 +166,31 @@ async def test_a_body_field_of_a_message_type_takes_only_an_object(translator, s
     assert caught.value.extra["errors"][0]["message"].startswith("expected an object, not ")
 
 
+async def test_a_dotted_body_field_fills_the_nested_field(translator):
+    operation = op(translator, "Echo", "POST", "/v1/echo/{name}/child-nested")
+    call = make_call(operation, path_params={"name": "n"}, body=body({"note": "deep", "level": 2}), query="child.name=c")
+    reply = await translator.handle(call)
+    assert reply.json["name"] == "n"
+    assert reply.json["child"]["name"] == "c"
+    assert reply.json["child"]["nested"] == {"note": "deep", "level": 2}
+
+
+@pytest.mark.parametrize("sent", [b"", b"  ", b"{}", b" { } "])
+async def test_a_binding_without_body_takes_an_empty_one(translator, sent):
+    operation = op(translator, "Echo", "DELETE", "/v1/echo-delete/{name}")
+    reply = await translator.handle(make_call(operation, path_params={"name": "x"}, body=sent, query="tags=q"))
+    assert reply.json["name"] == "x" and reply.json["tags"] == ["q"]
+
+
+@pytest.mark.parametrize("sent", [b'{"tags": ["a"]}', b"[]", b'"x"'])
+async def test_a_binding_without_body_refuses_one_with_content(translator, sent):
+    """grpc-gateway drops such a body unread; Rosetta says so instead of losing what was sent."""
+    operation = op(translator, "Echo", "DELETE", "/v1/echo-delete/{name}")
+    with pytest.raises(InvalidArguments) as caught:
+        await translator.handle(make_call(operation, path_params={"name": "x"}, body=sent))
+    assert "takes no request body" in caught.value.detail
+
+
 async def test_a_body_field_of_a_repeated_type_takes_an_array(translator):
     operation = op(translator, "Echo", "PATCH", "/v1/numbers/{int64_value}")
     reply = await translator.handle(make_call(operation, path_params={"int64_value": "9"}, body=b'["a", "b"]'))
@@ -299,7 +324,7 @@ async def test_every_method_and_binding_is_an_operation(translator):
     assert ("Echo", "GET", "/v1/echo/{name}") in ops
     assert ("Echo", "HEAD", "/v1/echo-head/{name}") in ops
     assert ("Count", "GET", "/v1/count/{n}") in ops
-    assert sum(1 for name, *_ in ops if name == "Echo") == 8
+    assert sum(1 for name, *_ in ops if name == "Echo") == 10
     assert translator.operation(f"{SERVICE}/Echo").method == "POST"
     count = translator.operation(f"{SERVICE}/Count")
     assert count.streaming == "server" and translator.operation(f"{SERVICE}/Chat").streaming == "bidi"
