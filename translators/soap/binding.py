@@ -61,6 +61,7 @@ class OperationModel:
     response: ComplexType
     request_wrapper: str | None = None  # Clark tag wrapping the request parts
     response_wrapped: bool = False  # the response parts sit under one wrapper element
+    response_wrapper: str | None = None  # its local name, where the WSDL fixes it (document style)
     encoded: bool = False  # use="encoded" (SOAP 1.1 §5 encoding)
     one_way: bool = False
     faults: dict[str, Field] = field(default_factory=dict)  # detail element local name -> field
@@ -112,6 +113,8 @@ def _describe(op: Any, version: Literal["1.1", "1.2"], notes: WsdlNotes, binding
     if style == "bare" and wrapper is not None:
         style = "wrapped"
     response, response_wrapped = _response(op, style, memo)
+    # An rpc response wrapper's name is not significant (WSDL 1.1 §3.5); a document one is the part's element.
+    fixed = style == "wrapped" and response_wrapped and op.output.body.qname is not None
     return OperationModel(
         name=op.name,
         style=style,
@@ -121,6 +124,7 @@ def _describe(op: Any, version: Literal["1.1", "1.2"], notes: WsdlNotes, binding
         response=response,
         request_wrapper=wrapper,
         response_wrapped=response_wrapped,
+        response_wrapper=op.output.body.qname.localname if fixed else None,
         encoded=(binding, op.name) in notes.encoded,
         one_way=op.output is None or op.output.body is None,
         faults=_faults(op, memo),

@@ -97,7 +97,18 @@ def read_response(op: OperationModel, raw: Raw, overrides: dict[str, int] | Any 
         process_multiref(body)
     if not op.response_wrapped:
         return read_object(body, op.response, decimal_as)
-    return {} if first is None else read_object(first, op.response, decimal_as)
+    if first is None:
+        # Nothing lost when the response declares nothing required (a "void" wrapper some
+        # servers leave out); otherwise a 200 {} would hide that the answer is missing.
+        required = [f.key for f in op.response.elements if f.required]
+        if not required:
+            return {}
+        raise BadGateway(f"the SOAP backend's response has no {op.response_wrapper or op.name + ' response'} "
+                         f"element (it must carry {', '.join(required[:5])})")
+    if op.response_wrapper is not None and not first.tag.endswith("}" + op.response_wrapper) and first.tag != op.response_wrapper:
+        found = first.tag[first.tag.rfind("}") + 1 :]
+        raise BadGateway(f"the SOAP backend answered with a {found} element where {op.response_wrapper} belongs")
+    return read_object(first, op.response, decimal_as)
 
 
 def _envelope(root: etree._Element, raw: Raw) -> etree._Element:

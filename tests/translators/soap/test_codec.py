@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ from translators.soap.binding import OperationModel, choose_port, describe_port
 from translators.soap.envelope import Raw, build_request, read_response
 from translators.soap.loader import load_document_sync
 from translators.soap.reader import read_generic
+from translators.soap.simple import builtin
+from translators.soap.xsdmodel import ComplexType, Field
 
 LOADED = load_document_sync(str(WSDL / "test" / "shapes.wsdl"))
 OPS = describe_port(choose_port(LOADED.document, None, None), LOADED.notes)
@@ -112,8 +115,29 @@ def test_an_envelope_without_a_body_is_a_bad_gateway() -> None:
         read_response(OPS["Ping"], raw)
 
 
-def test_an_empty_wrapped_response_body_is_an_empty_object() -> None:
-    assert read_response(OPS["Ping"], Raw(200, "text/xml", envelope(SOAP11))) == {}
+def test_an_empty_body_where_the_response_carries_required_fields_is_a_bad_gateway() -> None:
+    """A 200 {} would hide that the answer is missing."""
+    with pytest.raises(BadGateway, match="no PingResponse element .it must carry at"):
+        read_response(OPS["Ping"], Raw(200, "text/xml", envelope(SOAP11)))
+
+
+def test_an_empty_body_is_an_empty_object_when_the_response_requires_nothing() -> None:
+    """Some servers leave out a "void" response wrapper; nothing is lost."""
+    void = replace(OPS["Ping"], response=ComplexType(None, "object", elements=[
+        Field("note", f"{{{SHAPES}}}note", builtin("string"), min_occurs=0)]))
+    assert read_response(void, Raw(200, "text/xml", envelope(SOAP11))) == {}
+
+
+def test_another_element_where_the_response_wrapper_belongs_is_a_bad_gateway() -> None:
+    other = etree.Element(f"{{{SHAPES}}}EchoResponse")
+    with pytest.raises(BadGateway, match="a EchoResponse element where PingResponse belongs"):
+        read_response(OPS["Ping"], Raw(200, "text/xml", envelope(SOAP11, other)))
+
+
+def test_the_response_wrapper_is_matched_by_local_name() -> None:
+    wrapper = etree.Element("{urn:elsewhere}PingResponse")
+    etree.SubElement(wrapper, "{urn:elsewhere}at").text = "2024-05-06T07:08:09Z"
+    assert read_response(OPS["Ping"], Raw(200, "text/xml", envelope(SOAP11, wrapper))) == {"at": "2024-05-06T07:08:09Z"}
 
 
 def test_undeclared_elements_are_read_generically_with_attributes_and_repeats() -> None:

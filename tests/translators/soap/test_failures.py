@@ -123,6 +123,7 @@ async def test_nothing_is_sent_when_the_arguments_are_invalid(canned: tuple[Soap
         (200, "text/xml", b"<Envelope><Body/>", "malformed XML"),
         (200, "application/json", b'{"not": "soap"}', "malformed XML"),
         (503, "text/xml", envelope(SOAP11), "HTTP 503 without a SOAP fault"),
+        (200, "text/xml", envelope(SOAP11), "no PingResponse element"),
     ],
 )
 async def test_a_non_soap_answer_is_a_502_with_a_clear_detail(
