@@ -14,6 +14,7 @@ types their JSON forms. Every problem with the caller's JSON is an
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from google.protobuf.message import Message
 
 from gateway.errors import MalformedBody
 from translators.grpc.fastjson import Decoders, Encoders, Fallback
-from translators.grpc.fielderrors import explain, invalid
+from translators.grpc.fielderrors import describe, explain, invalid
 
 __all__ = [
     "Codec",
@@ -63,7 +64,7 @@ def decode(data: Any, cls: type[Message], options: JsonOptions) -> Message:
     if not isinstance(data, dict) and not _is_wkt(cls.DESCRIPTOR):
         raise invalid("", f"the request must be a JSON object, not {_kind(data)}")
     if isinstance(data, dict) and not _is_wkt(cls.DESCRIPTOR):
-        _check_objects(data, cls.DESCRIPTOR, "")
+        _check_shapes(data, cls.DESCRIPTOR, "")
     try:
         json_format.ParseDict(
             data,
@@ -170,40 +171,63 @@ def _bool(raw: str, where: str) -> bool:
     raise invalid(where, f"expected true or false, not {raw!r}")
 
 
-def _check_objects(data: dict[str, Any], message: Descriptor, path: str) -> None:
-    """Refuse a message field given anything but an object (or null), at any depth.
+def _check_shapes(data: dict[str, Any], message: Descriptor, path: str) -> None:
+    """Refuse what json_format would take silently or explain in Python's words, at any depth.
 
-    json_format reads any iterable as a message: ``[]`` would pass as an empty
-    one and ``"text"`` as its letters' field names. Well-known types are left
-    to json_format, which checks them (``Value`` takes any JSON).
+    json_format reads any iterable as a message (``[]`` as an empty one,
+    ``"text"`` as its letters' field names), drops characters outside the
+    base64 alphabet, takes ``true`` as enum number 1 and keeps the last of a
+    field given under both its names. Well-known types are left to it.
     """
     for key, value in data.items():
         field = find_field(message, key)
-        if field is None or value is None or field.message_type is None or _is_wkt(field.message_type):
+        if field is None or value is None:
             continue
         where = f"{path}.{key}" if path else key
-        if field.message_type.GetOptions().map_entry:
-            _check_map_values(value, field.message_type.fields_by_name["value"], where)
+        other = field.json_name if key == field.name else field.name
+        if other != key and other in data:
+            raise invalid(where, f"given more than once (as '{key}' and '{other}')")
+        entry = field.message_type
+        if entry is not None and entry.GetOptions().map_entry:
+            if not isinstance(value, dict):
+                raise invalid(where, f"expected {describe(field)}, not {_kind(value)}")
+            for name, item in value.items():
+                if item is not None:
+                    _check_value(item, entry.fields_by_name["value"], f"{where}.{name}")
         elif field.is_repeated:
-            for index, item in enumerate(value if isinstance(value, list) else ()):
+            if not isinstance(value, list):
+                raise invalid(where, f"expected {describe(field)}, not {_kind(value)}")
+            for index, item in enumerate(value):
                 if item is not None:  # json_format refuses a null item itself
-                    _check_object(item, field.message_type, f"{where}[{index}]")
+                    _check_value(item, field, f"{where}[{index}]")
         else:
-            _check_object(value, field.message_type, where)
+            _check_value(value, field, where)
 
 
-def _check_map_values(value: Any, field: FieldDescriptor, where: str) -> None:
-    if isinstance(value, dict) and field.message_type is not None and not _is_wkt(field.message_type):
-        for key, item in value.items():
-            if item is not None:
-                _check_object(item, field.message_type, f"{where}.{key}")
+def _check_value(value: Any, field: FieldDescriptor, where: str) -> None:
+    """One (non-null) value of ``field``, or one item of a repeated field or map."""
+    message = field.message_type
+    if message is not None:
+        if _is_wkt(message):
+            return
+        if not isinstance(value, dict):
+            raise invalid(where, f"expected an object, not {_kind(value)}")
+        _check_shapes(value, message, where)
+    elif field.type == FieldDescriptor.TYPE_BYTES:
+        if not isinstance(value, str) or not _BASE64.fullmatch(value):
+            raise invalid(where, "expected a base64 string")
+    elif field.enum_type is not None and isinstance(value, bool):
+        raise invalid(where, f"expected {_single_kind(field)}, not a boolean")
 
 
-def _check_object(value: Any, message: Descriptor, where: str) -> None:
-    if not isinstance(value, dict):
-        raise invalid(where, f"expected an object, not {_kind(value)}")
-    _check_objects(value, message, where)
+def _single_kind(field: FieldDescriptor) -> str:
+    words = describe(field)
+    return words[len("an array (items: ") : -1] if field.is_repeated else words
+
+
+# Standard or URL-safe alphabet, padding optional (as proto3 JSON allows), whitespace-free.
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]*={0,2}")
 
 
 def _kind(value: Any) -> str:
-    return {list: "an array", str: "a string", bool: "a boolean"}.get(type(value), "a number")
+    return {list: "an array", str: "a string", bool: "a boolean", dict: "an object"}.get(type(value), "a number")

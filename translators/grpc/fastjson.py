@@ -241,6 +241,8 @@ class Decoders:
             if entry is None or value is None:
                 raise Fallback(key)
             name, oneof, kind, convert = entry
+            if key != name and name in data:  # both spellings of one field: json_format's error
+                raise Fallback(key)
             if oneof is not None:
                 oneofs = oneofs or set()
                 if oneof in oneofs:

@@ -35,6 +35,7 @@ _GENERIC = (
     "invalid literal for",
     "argument must be",
     "unhashable type",
+    "list indices must be",
     "object is not iterable",
     "expected string or bytes-like",
     "could not convert",
@@ -98,7 +99,7 @@ def _field_at(root: Descriptor, path: str) -> FieldDescriptor | None:
     """The field a json_format path names (``items[0].level``, ``counts.key``)."""
     message: Descriptor | None = root
     field: FieldDescriptor | None = None
-    parts = [p for p in re.sub(r"\[\d+\]", "", path).split(".") if p]
+    parts = [p for p in re.sub(r"\[[^\]]*\]", "", path).split(".") if p]
     for part in parts:
         if message is None:
             return None

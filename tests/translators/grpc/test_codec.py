@@ -8,7 +8,15 @@ from hypothesis import strategies as st
 
 from gateway.errors import InvalidArguments, MalformedBody
 from tests.translators.grpc.servers import message, services
-from translators.grpc.codec import JsonOptions, decode, encode, find_field, loads, param_value
+from translators.grpc.codec import (
+    Codec,
+    JsonOptions,
+    decode,
+    encode,
+    find_field,
+    loads,
+    param_value,
+)
 from translators.grpc.fielderrors import describe, explain
 
 Everything = message("Everything")
@@ -60,8 +68,15 @@ def test_an_unknown_field_is_refused_unless_ignored():
         ({"child": {"nested": []}}, "child.nested", "expected an object, not an array"),
         ({"items": [[]]}, "items[0]", "expected an object, not an array"),
         ({"child": {"items": [{}, "x"]}}, "child.items[1]", "expected an object, not a string"),
-        ({"tags": "a"}, "tags", "expected an array (items: a string)"),
-        ({"child": {"tags": {"a": 1}}}, "child.tags", "expected an array (items: a string)"),
+        ({"tags": "a"}, "tags", "expected an array (items: a string), not a string"),
+        ({"child": {"tags": {"a": 1}}}, "child.tags", "expected an array (items: a string), not an object"),
+        ({"counts": []}, "counts", "expected an object (values: an integer (int32)), not an array"),
+        ({"counts": {"a": 1.5}}, "counts[a]", "expected an integer (int32)"),
+        ({"detail": []}, "detail", 'expected an object with "@type"'),
+        ({"bytesValue": "!!!"}, "bytesValue", "expected a base64 string"),
+        ({"child": {"bytes_value": 5}}, "child.bytes_value", "expected a base64 string"),
+        ({"color": True}, "color", "expected one of COLOR_UNSPECIFIED, RED, GREEN, not a boolean"),
+        ({"int32_value": 1, "int32Value": 2}, "int32_value", "given more than once (as 'int32_value' and 'int32Value')"),
         ({"int64Value": [1]}, "int64Value", "expected an integer (int64)"),
         ({"child": {"int32_value": {"a": 1}}}, "child.int32_value", "expected an integer (int32)"),
     ],
@@ -76,6 +91,19 @@ def test_a_value_of_the_wrong_shape_is_a_400_naming_its_field(data, where, messa
 
 def test_null_still_leaves_a_message_field_unset():
     assert decode({"nested": None, "items": []}, Everything, OPTIONS) == Everything()
+
+
+def test_both_spellings_of_one_field_are_refused_on_the_fast_path_too():
+    with pytest.raises(InvalidArguments) as caught:
+        Codec(OPTIONS).decode({"name": "x", "child": {"int64_value": 1, "int64Value": 2}}, Everything)
+    assert caught.value.extra["errors"][0]["field"] == "child.int64_value"
+    assert Codec(OPTIONS).decode({"int64Value": 2, "name": "x"}, Everything).int64_value == 2
+
+
+def test_base64_is_read_padded_or_not_and_in_either_alphabet():
+    assert decode({"bytesValue": "YWJj"}, Everything, OPTIONS).bytes_value == b"abc"
+    assert decode({"bytesValue": "YWI"}, Everything, OPTIONS).bytes_value == b"ab"
+    assert decode({"bytesValue": "_-8="}, Everything, OPTIONS).bytes_value == b"\xff\xef"
 
 
 def test_explain_reads_json_format_wording_without_a_location():
