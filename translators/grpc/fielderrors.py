@@ -36,6 +36,7 @@ _GENERIC = (
     "argument must be",
     "unhashable type",
     "list indices must be",
+    "does not match format",
     "object is not iterable",
     "expected string or bytes-like",
     "could not convert",

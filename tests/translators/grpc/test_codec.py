@@ -74,6 +74,7 @@ def test_an_unknown_field_is_refused_unless_ignored():
         ({"counts": {"a": 1.5}}, "counts[a]", "expected an integer (int32)"),
         ({"detail": []}, "detail", 'expected an object with "@type"'),
         ({"bytesValue": "!!!"}, "bytesValue", "expected a base64 string"),
+        ({"when": "2024-01-01"}, "when", 'expected an RFC 3339 timestamp string, e.g. "2024-01-31T12:00:00Z"'),
         ({"child": {"bytes_value": 5}}, "child.bytes_value", "expected a base64 string"),
         ({"color": True}, "color", "expected one of COLOR_UNSPECIFIED, RED, GREEN, not a boolean"),
         ({"int32_value": 1, "int32Value": 2}, "int32_value", "given more than once (as 'int32_value' and 'int32Value')"),
