@@ -17,8 +17,10 @@ Why medians over several processes and rounds: on this shared two-core machine
 one run of one gateway moves by about 3-4 % from the next one, so a single
 pair of runs, or the best of three, cannot tell apart changes of a few percent.
 Workloads: ``rest`` (the passthrough of ``bench/scenarios/rest.py``),
-``limits-memory`` (the same with a never-reached ``memory://`` limit) and
-``grpc`` (JSON unary ``Echo`` to the ``grpc`` scenario's backend).
+``limits-memory`` (the same with a never-reached ``memory://`` limit),
+``auth`` (the same behind RS256 JWT auth, one token on every call, as the
+``auth`` scenario's ``/on`` route) and ``grpc`` (JSON unary ``Echo`` to the
+``grpc`` scenario's backend).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import REPO, Harness, LoadSpec, Row  # noqa: E402
+from bench.scenarios.auth import PATH as AUTH_PATH  # noqa: E402
+from bench.scenarios.auth import auth_config, issuer  # noqa: E402
 from bench.scenarios.grpc import SERVICE, UNARY_BODY, grpc_backend, grpc_config  # noqa: E402
 from bench.scenarios.limits import limited_config  # noqa: E402
 from bench.scenarios.rest import PATH, rest_config  # noqa: E402
@@ -50,11 +54,18 @@ def _limits_memory(h: Harness) -> Workload:
     return limited_config(h.upstream(), "memory://"), PATH, PATH, LoadSpec()
 
 
+def _auth(h: Harness) -> Workload:
+    public_key, with_token = issuer(h)
+    return auth_config(h.upstream(), public_key), "/off" + AUTH_PATH, "/on" + AUTH_PATH, with_token
+
+
 def _grpc(h: Harness) -> Workload:
     return grpc_config(grpc_backend(h)), "/", f"/g/{SERVICE}/Echo", LoadSpec(method="POST", body=UNARY_BODY)
 
 
-WORKLOADS: dict[str, Callable[[Harness], Workload]] = {"rest": _rest, "limits-memory": _limits_memory, "grpc": _grpc}
+WORKLOADS: dict[str, Callable[[Harness], Workload]] = {
+    "rest": _rest, "limits-memory": _limits_memory, "grpc": _grpc, "auth": _auth,
+}
 
 
 def main() -> int:

@@ -48,14 +48,19 @@ def signed_token(key: rsa.RSAPrivateKey, lifetime: float = 3600) -> str:
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "bench"})
 
 
-@scenario("auth", "REST passthrough with JWT (RS256) auth on and off", order=5)
-def auth(h: Harness) -> None:
+def issuer(h: Harness) -> tuple[Path, LoadSpec]:
+    """A fresh RS256 issuer: its public key's PEM file, and a GET carrying one of its tokens."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public_key = h.tmp / "issuer.pem"
     public_key.write_bytes(
         key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    with_token = LoadSpec(headers=(("Authorization", f"Bearer {signed_token(key)}"),))
+    return public_key, LoadSpec(headers=(("Authorization", f"Bearer {signed_token(key)}"),))
+
+
+@scenario("auth", "REST passthrough with JWT (RS256) auth on and off", order=5)
+def auth(h: Harness) -> None:
+    public_key, with_token = issuer(h)
     upstream = h.upstream()
     gateway = h.rosetta(auth_config(upstream, public_key), ready_path="/off" + PATH, name="rosetta-auth")
     uncached = h.rosetta(auth_config(upstream, public_key, cache_size=0), ready_path="/off" + PATH,
