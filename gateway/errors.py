@@ -9,7 +9,8 @@ its HTTP status, its stable problem ``type`` and its ``title``::
     │   ├── BadRequest                400 bad-request
     │   │   ├── MalformedBody         400 malformed-body      (JSON/XML that does not parse)
     │   │   ├── InvalidArguments      400 invalid-arguments   (wrong field, type, missing field)
-    │   │   └── InvalidHeader         400 invalid-header
+    │   │   ├── InvalidHeader         400 invalid-header
+    │   │   └── InvalidPath           400 invalid-path        ('..' above the root, '..;x')
     │   ├── Unauthorized              401 unauthorized
     │   ├── Forbidden                 403 forbidden
     │   ├── NotFound                  404 no-route
@@ -56,6 +57,7 @@ __all__ = [
     "HeadersTooLarge",
     "InvalidArguments",
     "InvalidHeader",
+    "InvalidPath",
     "MalformedBody",
     "MethodNotAllowed",
     "NotFound",
@@ -137,6 +139,11 @@ class InvalidArguments(BadRequest):
 class InvalidHeader(BadRequest):
     slug = "invalid-header"
     title = "Invalid header"
+
+
+class InvalidPath(BadRequest):
+    slug = "invalid-path"
+    title = "Invalid path"
 
 
 class Unauthorized(ClientError):

@@ -38,6 +38,7 @@ from gateway.errors import (
 from gateway.observability.logging import REQUEST_ID, log_access
 from gateway.plugin import ANONYMOUS, NOTHING, Call, Consumer, Reply, Translator
 from gateway.response import GatewayResponse, encoded_name
+from gateway.routing import clean_path
 
 if TYPE_CHECKING:
     from gateway.routing import Endpoint
@@ -68,6 +69,7 @@ class Exchange:
     runtime: Runtime
     request_id: str
     started: float
+    path: str = ""  # the request path as routed: dot segments resolved (routing.clean_path)
     endpoint: Endpoint = field(default=None)  # type: ignore[assignment]
     params: dict[str, str] = field(default_factory=dict)
     consumer: Consumer = ANONYMOUS
@@ -118,7 +120,8 @@ def build_pipeline(get_runtime: Callable[[], Runtime]) -> Handler:
         token = REQUEST_ID.set(x.request_id)
         try:
             _limit_body(request, runtime.config.server.max_body_bytes)
-            x.endpoint, x.params = runtime.routes.match(request.method, request.path)
+            x.path = clean_path(request.path)
+            x.endpoint, x.params = runtime.routes.match(request.method, x.path)
             # Open routes, limits decided in memory and whole replies need nothing awaited:
             # each await here is a coroutine per request, so those steps skip them.
             if not runtime.auth.is_open(x.endpoint):
@@ -169,7 +172,7 @@ def _make_call(x: Exchange, forward_auth: bool, deadline: float) -> Call:
     return Call(
         operation=x.endpoint.operation,
         method=request.method,
-        path=request.path[x.endpoint.prefix_len :] or "/",
+        path=x.path[x.endpoint.prefix_len :] or "/",
         query_string=request.query_string,
         query=parse_qs(request.query_string, keep_blank_values=True) if request.query_string else {},
         path_params=x.params,

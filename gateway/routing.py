@@ -11,6 +11,11 @@ so REST, SOAP and gRPC routes share one matcher::
 
 A :class:`RouteTable` is immutable: a reload builds a new one and swaps it whole.
 Literal segments win over variables; among equals, the earlier route wins.
+
+The front door routes on :func:`clean_path` of the request path, and sends
+upstream what the route matched of that same path: ``/pub/../admin`` is the
+``/admin`` route's call, checked by its auth, never ``/pub`` reaching an
+upstream path beside the one it is scoped to.
 """
 
 from __future__ import annotations
@@ -21,10 +26,57 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from gateway.config import RouteConfig
-from gateway.errors import MethodNotAllowed, NotFound
+from gateway.errors import InvalidPath, MethodNotAllowed, NotFound
 from gateway.plugin import Operation
 
-__all__ = ["Endpoint", "RouteTable", "TemplateError", "compile_template"]
+__all__ = ["Endpoint", "RouteTable", "TemplateError", "clean_path", "compile_template"]
+
+
+_DOTS = {".": 1, "%2e": 1, "..": 2, ".%2e": 2, "%2e.": 2, "%2e%2e": 2}  # lower-cased
+
+
+def clean_path(path: str) -> str:
+    """``path`` with its ``.`` and ``..`` segments resolved (RFC 3986 §5.2.4), plain or
+    percent-encoded (``%2e``); :class:`InvalidPath` when ``..`` climbs above the root, when
+    a dot segment carries ``;`` parameters (``..;/admin``, which some servers read as
+    ``..``), or when an encoded slash hides one (``a%2F..%2Fadmin``, for servers that
+    decode ``%2F`` before resolving dot segments).
+
+    ``/v1/./a/../b`` → ``/v1/b``; ``/v1/a/..`` → ``/v1/``. A path with no ``/.`` and
+    no ``%2`` (the usual case) is returned as it is after two substring tests.
+    """
+    if "/." not in path and "%2" not in path:
+        return path
+    segments = path.split("/")[1:]
+    out: list[str] = []
+    last = len(segments) - 1
+    for index, segment in enumerate(segments):
+        dots = _dot_segment(segment)
+        if dots == 0:
+            out.append(segment)
+            continue
+        if dots == 2:
+            if not out:
+                raise InvalidPath("the request path climbs above its root with '..'")
+            out.pop()
+        if index == last:
+            out.append("")
+    return "/" + "/".join(out)
+
+
+def _dot_segment(segment: str) -> int:
+    """1 for ``.``, 2 for ``..`` (either spelled with ``%2e``), else 0."""
+    if not segment or ("." not in segment and "%" not in segment):
+        return 0
+    lowered = segment.lower()
+    dots = _DOTS.get(lowered, 0)
+    if dots:
+        return dots
+    if ";" in lowered and _DOTS.get(lowered.partition(";")[0]):
+        raise InvalidPath("a '.' or '..' path segment may not carry ';' parameters")
+    if "%2f" in lowered and any(part in (".", "..") for part in unquote(lowered).split("/")):
+        raise InvalidPath("an encoded '/' in the path may not set off a '.' or '..' segment")
+    return 0
 
 
 class TemplateError(ValueError):

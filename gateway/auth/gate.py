@@ -271,7 +271,7 @@ class AuthGate:
         length = request.headers.get("content-length")
         return PolicyRequest(
             method=request.method,
-            path=request.path,
+            path=x.path or request.path,
             route=x.endpoint.route.template,
             query_string=request.query_string,
             headers=[(k, v) for k, v in request.headers.items() if k.lower() not in self.credential_headers],

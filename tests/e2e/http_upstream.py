@@ -25,6 +25,7 @@ class HttpUpstream:
         self.delay = 0.0
         self.arrived = asyncio.Event()
         self.hits: Counter[tuple[str, str]] = Counter()
+        self.raw_paths: list[str] = []  # as sent, before any decoding
         self.url = ""
 
     @property
@@ -33,6 +34,7 @@ class HttpUpstream:
 
     async def handle(self, request: web.Request) -> web.Response:
         self.hits[(request.method, request.path)] += 1
+        self.raw_paths.append(request.raw_path)
         self.arrived.set()
         if self.delay:
             await asyncio.sleep(self.delay)

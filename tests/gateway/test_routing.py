@@ -5,9 +5,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.config import RouteConfig
-from gateway.errors import MethodNotAllowed, NotFound
+from gateway.errors import InvalidPath, MethodNotAllowed, NotFound
 from gateway.plugin import Operation
-from gateway.routing import RouteTable, TemplateError, compile_template, endpoints_for_route
+from gateway.routing import (
+    RouteTable,
+    TemplateError,
+    clean_path,
+    compile_template,
+    endpoints_for_route,
+)
 
 
 def table(*specs):
@@ -109,3 +115,32 @@ def _outcome(find, method, path):
 def test_the_literal_path_index_answers_as_the_full_scan_does(specs, method, path):
     t = table(*((template, m, f"op{i}") for i, (template, m) in enumerate(specs)))
     assert _outcome(t.match, method, path) == _outcome(t.scan, method, path)
+
+
+@pytest.mark.parametrize(
+    ("path", "cleaned"),
+    [
+        ("/v1/rx/prescriptions", "/v1/rx/prescriptions"),
+        ("/g/rosetta.testing.v1.TestService/Echo", "/g/rosetta.testing.v1.TestService/Echo"),
+        ("/v1/echo/shelf%2F9:shout", "/v1/echo/shelf%2F9:shout"),
+        ("/a/./b", "/a/b"),
+        ("/a/b/.", "/a/b/"),
+        ("/a/b/..", "/a/"),
+        ("/a/b/../c", "/a/c"),
+        ("/a/%2E%2e/c", "/c"),
+        ("/a/.%2e/c", "/c"),
+        ("/a/%2e/c", "/a/c"),
+        ("/a//../c", "/a/c"),
+        ("/a/.b/..c/c.", "/a/.b/..c/c."),
+        ("/a/%20/b", "/a/%20/b"),
+        ("/..a", "/..a"),
+    ],
+)
+def test_clean_path_resolves_plain_and_encoded_dot_segments(path, cleaned):
+    assert clean_path(path) == cleaned
+
+
+@pytest.mark.parametrize("path", ["/..", "/a/../..", "/%2e%2e/x", "/a/..;/b", "/a/.;x", "/a%2F..%2F..%2Fb", "/a/%2e%2e%2fb"])
+def test_clean_path_refuses_climbing_above_the_root_and_hidden_dot_segments(path):
+    with pytest.raises(InvalidPath):
+        clean_path(path)

@@ -23,7 +23,14 @@ from typing import Any
 from urllib.parse import quote
 
 from gateway.auth.upstream import upstream_ssl_context, with_upstream_auth
-from gateway.errors import BadGateway, GatewayError, GatewayTimeout, Overloaded, ServiceUnavailable
+from gateway.errors import (
+    BadGateway,
+    GatewayError,
+    GatewayTimeout,
+    InvalidPath,
+    Overloaded,
+    ServiceUnavailable,
+)
 from gateway.plugin import Call, Operation, Reply, Translator
 from translators._http import HttpPool, HttpResponse
 from translators._http import errors as http_errors
@@ -197,7 +204,12 @@ def _fill(template: str, params: dict[str, str] | object) -> str:
 
     def substitute(match: re.Match[str]) -> str:
         value = values.get(match.group(1), "")
-        return quote(value, safe="/" if match.group(2) else "")
+        multi = bool(match.group(2))
+        # Dots are never percent-encoded: a '..' value (sent as %2e%2e, or %2F-separated
+        # in a multi-segment variable) would climb out of the operation's path upstream.
+        if any(part in (".", "..") for part in (value.split("/") if multi else (value,))):
+            raise InvalidPath(f"path variable '{match.group(1)}' may not be or hold a '.' or '..' segment")
+        return quote(value, safe="/" if multi else "")
 
     return _VAR.sub(substitute, template)
 

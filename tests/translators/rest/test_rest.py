@@ -7,10 +7,10 @@ import httpx
 import pytest
 
 from gateway.demo import rest_backend
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, InvalidPath
 from gateway.testing import serve_gateway
 from translators import _http
-from translators.rest import ERROR_TABLE
+from translators.rest import ERROR_TABLE, _fill
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +102,18 @@ async def test_a_path_route_fills_the_upstream_path_template(echo_upstream):
     async with serve_gateway(config(echo_upstream)) as url, httpx.AsyncClient(base_url=url) as client:
         response = await client.post("/v1/refill/RX%2F1", json={"a": 1})
     assert response.json()["path"] == "/refill/RX%2F1"
+
+
+@pytest.mark.parametrize(
+    ("template", "params"),
+    [("/refill/{rx}", {"rx": ".."}), ("/refill/{rx}", {"rx": "."}), ("/files/{p=**}", {"p": "a/../../admin"})],
+)
+def test_a_path_variable_that_would_climb_out_of_the_operation_path_is_refused(template, params):
+    """Dots are never percent-encoded: such a value would climb out upstream. (The front door
+    resolves dot segments before routing; this holds for any other source of variables.)"""
+    with pytest.raises(InvalidPath):
+        _fill(template, params)
+    assert _fill("/files/{p=**}", {"p": "a/..b/c."}) == "/files/a/..b/c."
 
 
 async def test_large_bodies_stream_both_ways(echo_upstream):
