@@ -52,6 +52,37 @@ _SANIC_ERRORS: tuple[tuple[type[Exception], type[GatewayError], str], ...] = (
 )
 
 
+def _answer_unparsable_urls() -> None:
+    """Answer a request line whose URL does not parse with a 400, not a dropped connection.
+
+    To answer an error before a request exists, Sanic builds a stand-in request
+    from the URL it received (``Http.create_empty_request``); when that URL is
+    the thing that failed to parse (``GET r/x``, a control character), building
+    it fails again, Sanic logs "connection_task uncaught" and closes the
+    connection without a word. This retries with ``*`` as the stand-in's URL,
+    so the 400 goes out as problem+json. It wraps one method, once, and leaves
+    it alone if Sanic's internals have changed.
+    """
+    from sanic.http.http1 import Http
+
+    original = getattr(Http, "create_empty_request", None)
+    if original is None or getattr(original, "rosetta_wrapped", False) or not hasattr(Http, "url"):
+        return
+
+    def create_empty_request(self: Any) -> None:
+        try:
+            original(self)
+        except sanic_exc.BadURL:
+            self.url = None  # Sanic then uses "*"
+            original(self)
+
+    create_empty_request.rosetta_wrapped = True  # type: ignore[attr-defined]
+    Http.create_empty_request = create_empty_request  # type: ignore[method-assign]
+
+
+_answer_unparsable_urls()
+
+
 def create_app(config: Config, name: str | None = None) -> Sanic:
     """A Sanic app serving ``config``; the runtime starts with the server."""
     app = Sanic(name or f"rosetta_{next(_names)}", configure_logging=False)

@@ -1,6 +1,7 @@
 """The front door and pipeline, over real sockets: errors are problem+json with a request id."""
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -101,6 +102,21 @@ async def test_a_chunked_body_over_the_limit_is_a_413(gateway):
     writer.close()
     assert head.startswith(b"HTTP/1.1 413")
     assert b"application/problem+json" in head
+
+
+@pytest.mark.parametrize("target", ["f/Echo", "/f/\x7f"])
+async def test_a_request_line_whose_url_does_not_parse_is_a_400_problem(gateway, target):
+    """Sanic alone drops the connection without an answer and logs an uncaught error."""
+    host, port = str(gateway.base_url).removeprefix("http://").rstrip("/").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n".encode())
+    await writer.drain()
+    data = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"content-type: application/problem+json" in head.lower()
+    problem = json.loads(body)
+    assert problem["type"] == "urn:rosetta:problem:bad-request" and len(problem["request_id"]) == 32
 
 
 async def test_an_unreachable_upstream_is_a_503(gateway):
