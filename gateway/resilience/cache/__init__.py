@@ -3,11 +3,17 @@
 A call is cacheable when its route has ``cache:`` and it is a GET or HEAD,
 or names an operation listed in ``cache.operations`` (a SOAP or gRPC read
 called with POST). Entries are keyed by route, method, operation, the
-canonical arguments (path, sorted query, path parameters, JSON body with
-sorted keys) and the consumer, so one consumer never sees another's reply.
+canonical arguments (path, query parameters sorted by name with each one's
+values in the order given, path parameters, JSON body with sorted keys), the
+caller's ``Accept``, ``Accept-Encoding`` and ``Accept-Language`` (a reply may
+be negotiated on them) and the consumer, so one consumer never sees another's
+reply.
 
 Only complete ``200`` replies without ``Set-Cookie``, ``no-store`` or
-``private`` are stored, up to ``max_body_bytes``. A client's
+``private`` are stored, up to ``max_body_bytes``; so is a reply whose
+``Vary`` names only those negotiation headers, never one that varies on
+anything else (``Cookie``, ``Authorization``, ``*`` …), which the key cannot
+tell apart. A client's
 ``Cache-Control: no-cache`` (or ``no-store``) skips the lookup; the fresh
 reply still refreshes the entry unless it said ``no-store``. Responses say
 what happened in ``Cache-Status`` (RFC 9211), and hits carry ``Age``.
@@ -29,6 +35,7 @@ from gateway.resilience.settings import CacheSettings
 __all__ = ["CacheStore", "CachedReply", "ResponseCache", "cache_key", "open_store"]
 
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
+_NEGOTIATED = ("accept", "accept-encoding", "accept-language")  # request headers in the key
 _UNCACHEABLE_DIRECTIVES = ("no-store", "private")
 CACHE_NAME = "Rosetta"
 
@@ -73,9 +80,10 @@ def cache_key(route_tag: str, call: Call, body: Any) -> str:
         call.method,
         call.operation.name,
         call.path,
-        sorted((k, sorted(v)) for k, v in call.query.items()),
+        sorted(call.query.items()),  # by name; a repeated parameter's order can matter
         sorted(call.path_params.items()),
         body,
+        [call.header(name) for name in _NEGOTIATED],
         call.consumer.id,
     ]
     digest = hashlib.sha256(orjson.dumps(material, option=orjson.OPT_SORT_KEYS)).hexdigest()
@@ -137,6 +145,8 @@ def _shareable(headers: Sequence[tuple[str, str]]) -> bool:
         if lname == "set-cookie":
             return False
         if lname == "cache-control" and any(d in value.lower() for d in _UNCACHEABLE_DIRECTIVES):
+            return False
+        if lname == "vary" and any(v.strip().lower() not in _NEGOTIATED for v in value.split(",") if v.strip()):
             return False
     return True
 

@@ -25,9 +25,18 @@ def key_of(**kwargs):
     return cache_key("/v1/rx", call, kwargs.get("parsed"))
 
 
-def test_the_key_ignores_query_order_but_not_values():
+def test_the_key_ignores_the_order_of_parameters_but_not_of_one_parameters_values():
     assert key_of(method="GET", query="a=1&b=2") == key_of(method="GET", query="b=2&a=1")
     assert key_of(method="GET", query="a=1") != key_of(method="GET", query="a=2")
+    # tags=b&tags=a may be another request (a repeated gRPC field keeps its order)
+    assert key_of(method="GET", query="tags=a&tags=b") != key_of(method="GET", query="tags=b&tags=a")
+
+
+def test_the_key_separates_negotiated_representations():
+    json, xml = key_of(method="GET", headers=[("Accept", "application/json")]), key_of(method="GET", headers=[("Accept", "application/xml")])
+    assert json != xml != key_of(method="GET")
+    assert key_of(method="GET", headers=[("Accept-Encoding", "gzip")]) != key_of(method="GET")
+    assert key_of(method="GET", headers=[("X-Trace", "1")]) == key_of(method="GET")
 
 
 def test_the_key_separates_consumers_paths_and_methods():
@@ -65,12 +74,20 @@ def test_only_safe_reads_and_listed_operations_apply():
         Reply(json={}, headers=[("Set-Cookie", "s=1")]),
         Reply(json={}, headers=[("Cache-Control", "private, max-age=60")]),
         Reply(json={}, headers=[("cache-control", "no-store")]),
+        Reply(json={}, headers=[("Vary", "Cookie")]),
+        Reply(json={}, headers=[("Vary", "Accept, Authorization")]),
+        Reply(json={}, headers=[("vary", "*")]),
         Reply(body=b"x" * 101),
     ],
 )
 async def test_replies_that_must_not_be_shared_are_not_stored(reply):
     cache = ResponseCache("/r", CacheSettings(ttl=5, max_body_bytes=100), open_store("memory://", 10))
     assert not await cache.store_reply("k", reply)
+
+
+async def test_a_reply_varying_only_on_negotiation_headers_is_stored():
+    cache = ResponseCache("/r", CacheSettings(ttl=5), open_store("memory://", 10))
+    assert await cache.store_reply("k", Reply(json={}, headers=[("Vary", "Accept-Encoding, accept")]))
 
 
 async def test_a_stored_json_reply_comes_back_as_the_same_bytes():
