@@ -1,10 +1,12 @@
 """Who is calling, by address: the client IP anonymous callers are counted by.
 
 The peer address is the client unless the peer is a trusted proxy. Then the
-``Forwarded`` header (RFC 7239), or else ``X-Forwarded-For``, is read from the
-right: each hop a trusted proxy added is skipped, and the first address not
-in ``trusted_proxies`` is the client. Entries left of it are whatever the
-caller sent and are never believed. Example::
+one header the proxies write (``limits.client_ip_header``: ``X-Forwarded-For``
+by default, or ``Forwarded``, RFC 7239) is read from the right: each hop a
+trusted proxy added is skipped, and the first address not in
+``trusted_proxies`` is the client. Entries left of it are whatever the caller
+sent and are never believed, and so is the other header, which the proxies
+pass on as the caller wrote it. Example::
 
     trusted = (ip_network("10.0.0.0/8"),)
     client_ip("10.0.0.5", [("X-Forwarded-For", "6.6.6.6, 203.0.113.9")], trusted)
@@ -23,28 +25,30 @@ __all__ = ["client_ip", "forwarded_for"]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def client_ip(peer: str, headers: Iterable[tuple[str, str]], trusted: Sequence[Network]) -> str:
-    """The client address of a request from ``peer`` with ``headers``."""
+def client_ip(
+    peer: str, headers: Iterable[tuple[str, str]], trusted: Sequence[Network], header: str = "x-forwarded-for"
+) -> str:
+    """The client address of a request from ``peer`` with ``headers``, reading ``header``."""
     if not trusted or not _is_trusted(peer, trusted):
         return peer
-    hops = forwarded_for(headers)
+    hops = forwarded_for(headers, header)
     for hop in reversed(hops):
         if not _is_trusted(hop, trusted):
             return hop
     return hops[0] if hops else peer
 
 
-def forwarded_for(headers: Iterable[tuple[str, str]]) -> list[str]:
-    """The hop addresses, leftmost first, from ``Forwarded`` or else ``X-Forwarded-For``."""
-    forwarded: list[str] = []
-    xff: list[str] = []
+def forwarded_for(headers: Iterable[tuple[str, str]], header: str = "x-forwarded-for") -> list[str]:
+    """The hop addresses, leftmost first, from ``header`` (``x-forwarded-for`` or ``forwarded``)."""
+    hops: list[str] = []
     for name, value in headers:
-        lname = name.lower()
-        if lname == "forwarded":
-            forwarded += _forwarded_fors(value)
-        elif lname == "x-forwarded-for":
-            xff += [_bare(part) for part in value.split(",") if part.strip()]
-    return forwarded or xff
+        if name.lower() != header:
+            continue
+        if header == "forwarded":
+            hops += _forwarded_fors(value)
+        else:
+            hops += [_bare(part) for part in value.split(",") if part.strip()]
+    return hops
 
 
 def _forwarded_fors(value: str) -> list[str]:

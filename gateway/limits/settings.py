@@ -6,7 +6,8 @@
       storage: "redis://127.0.0.1:6379/0"     # default memory:// (one process only)
       on_storage_error: allow                 # or deny
       global: "100/second"                    # every caller, across all routes
-      trusted_proxies: ["10.0.0.0/8"]         # may set the client IP by X-Forwarded-For / Forwarded
+      trusted_proxies: ["10.0.0.0/8"]         # may set the client IP by X-Forwarded-For
+      client_ip_header: x-forwarded-for       # or forwarded (RFC 7239): the one the proxies write
       default_plan: bronze                    # for authenticated consumers naming no plan
       plans:
         bronze: {rate_limit: "10/second", quota: "10000/day"}
@@ -96,7 +97,12 @@ class LimitsSettings(BaseModel):
         None, alias="global", description="Limit for every caller across all routes."
     )
     trusted_proxies: tuple[Network, ...] = Field(
-        (), description="CIDRs of proxies whose X-Forwarded-For / Forwarded header names the client."
+        (), description="CIDRs of proxies whose client_ip_header names the client."
+    )
+    client_ip_header: Literal["x-forwarded-for", "forwarded"] = Field(
+        "x-forwarded-for",
+        description="The header trusted proxies write the client into: X-Forwarded-For (nginx, HAProxy, "
+        "cloud load balancers) or Forwarded (RFC 7239). Only that one is read; the other is the caller's.",
     )
     plans: Mapping[str, PlanSettings] = Field(default_factory=dict, description="Consumer plans by name.")
     default_plan: str | None = Field(

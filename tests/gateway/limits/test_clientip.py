@@ -29,16 +29,25 @@ def test_repeated_x_forwarded_for_headers_are_one_list():
     assert client_ip("10.0.0.5", headers, PROXIES) == "203.0.113.9"
 
 
-def test_forwarded_wins_over_x_forwarded_for():
+def test_a_forwarded_header_the_proxies_do_not_write_is_the_callers_and_ignored():
+    """Behind a proxy that sets X-Forwarded-For, a caller's own Forwarded must not pick its bucket."""
+    headers = [("Forwarded", "for=9.9.9.9"), ("X-Forwarded-For", "203.0.113.9")]
+    assert client_ip("10.0.0.5", headers, PROXIES) == "203.0.113.9"
+    assert client_ip("10.0.0.5", [("Forwarded", "for=9.9.9.9")], PROXIES) == "10.0.0.5"
+
+
+def test_proxies_writing_forwarded_are_read_there_alone():
     headers = [
         ("X-Forwarded-For", "198.51.100.1"),
         ("Forwarded", 'for=192.0.2.60;proto=http;by=203.0.113.43, for="[2001:db8:cafe::17]:4711"'),
     ]
-    assert client_ip("::1", headers, PROXIES) == "2001:db8:cafe::17"
+    assert client_ip("::1", headers, PROXIES, "forwarded") == "2001:db8:cafe::17"
+    assert client_ip("::1", [("X-Forwarded-For", "198.51.100.1")], PROXIES, "forwarded") == "::1"
 
 
 def test_forwarded_for_strips_quotes_ports_and_brackets():
-    assert forwarded_for([("Forwarded", 'For="192.0.2.43:47011", for=unknown')]) == ["192.0.2.43", "unknown"]
+    headers = [("Forwarded", 'For="192.0.2.43:47011", for=unknown')]
+    assert forwarded_for(headers, "forwarded") == ["192.0.2.43", "unknown"]
 
 
 def test_when_every_hop_is_a_trusted_proxy_the_leftmost_is_the_client():

@@ -134,6 +134,24 @@ async def test_anonymous_callers_behind_a_trusted_proxy_are_counted_by_forwarded
     assert spoofed.status_code == 429  # the proxy saw 203.0.113.1; the rest was the caller's claim
 
 
+async def test_a_caller_behind_an_x_forwarded_for_proxy_cannot_pick_its_bucket_with_forwarded():
+    settings = config(trusted_proxies=["127.0.0.1/32"])
+    async with serve_gateway(settings) as url, httpx.AsyncClient(base_url=url) as client:
+        responses = [
+            await client.post("/v1/rx/Echo", json={}, headers={"X-Forwarded-For": "203.0.113.7", "Forwarded": f"for=198.51.100.{i}"})
+            for i in range(6)
+        ]
+    assert statuses(responses) == [200] * 5 + [429]
+
+
+async def test_proxies_that_write_forwarded_are_read_there():
+    settings = config(trusted_proxies=["127.0.0.1/32"], client_ip_header="forwarded")
+    async with serve_gateway(settings) as url, httpx.AsyncClient(base_url=url) as client:
+        first = await calls(client, "/v1/rx/Echo", 6, headers={"Forwarded": 'for="203.0.113.1:4711"', "X-Forwarded-For": "1.1.1.1"})
+        other = await client.post("/v1/rx/Echo", json={}, headers={"Forwarded": "for=203.0.113.2"})
+    assert statuses(first) == [200] * 5 + [429] and other.status_code == 200
+
+
 async def test_without_trusted_proxies_forwarding_headers_do_not_split_buckets():
     async with serve_gateway(config()) as url, httpx.AsyncClient(base_url=url) as client:
         responses = [
