@@ -125,9 +125,14 @@ class JwtVerifier:
     def cached(self, token: str) -> Consumer | None:
         """The consumer of ``token`` when it was verified before and has not expired since;
         ``None`` otherwise, and :meth:`verify` decides. Nothing is awaited."""
+        entry = self.cached_entry(token)
+        return entry[0] if entry is not None else None
+
+    def cached_entry(self, token: str) -> tuple[Consumer, float] | None:
+        """:meth:`cached`, with the ``time.time()`` until which the entry holds."""
         if len(token) > self.settings.max_token_bytes:
             return None
-        return self._cache.get(_digest(token))
+        return self._cache.entry(_digest(token))
 
     async def verify(self, token: str) -> Consumer:
         """The consumer a valid token stands for; :class:`InvalidToken` otherwise.
@@ -226,13 +231,17 @@ class _VerifiedTokens:
         self._entries: dict[bytes, tuple[Consumer, float]] = {}
 
     def get(self, key: bytes) -> Consumer | None:
+        entry = self.entry(key)
+        return entry[0] if entry is not None else None
+
+    def entry(self, key: bytes) -> tuple[Consumer, float] | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
         if entry[1] <= time.time():
             self._entries.pop(key, None)
             return None
-        return entry[0]
+        return entry
 
     def put(self, key: bytes, consumer: Consumer, exp: Any) -> None:
         if self._size == 0 or self._ttl == 0:

@@ -2,6 +2,7 @@
 
 import datetime
 import json
+from types import SimpleNamespace
 
 import httpx
 import jwt
@@ -10,10 +11,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from sanic.compat import Header
 
 from gateway.auth.jwks import parse_jwks
-from gateway.config import load_config
-from gateway.runtime import StartupError
+from gateway.config import build_config, load_config
+from gateway.pipeline import Exchange
+from gateway.runtime import StartupError, build_runtime
 from gateway.testing import serve_gateway
 from tests.e2e.log_capture import remember
 from tests.gateway.auth.helpers import FAKE, assert_invalid_token, bearer
@@ -115,3 +118,31 @@ def test_a_jwks_keeps_only_usable_signing_keys():
 def test_a_document_that_is_not_a_jwks_is_refused(raw):
     with pytest.raises(ValueError):
         parse_jwks(raw)
+
+
+async def test_a_connection_remembers_its_last_verified_token_for_its_own_verifier_only(tmp_path):
+    """The second call on a connection skips the token cache's SHA-256; another runtime's
+    verifier (after a reload) never takes the first one's word for it."""
+    (tmp_path / "idp.pem").write_bytes(public_pem(rsa_key(0)))
+    token = remember_token(jwt.encode(claims(), rsa_key(0), algorithm="RS256"))
+    config = build_config(pem_config(tmp_path / "idp.pem", ["RS256"]), tmp_path)
+    request = SimpleNamespace(headers=Header([("authorization", f"Bearer {token}")]),
+                              conn_info=SimpleNamespace(ctx=SimpleNamespace()), ip="127.0.0.1")
+    first, second = await build_runtime(config), await build_runtime(config)
+    try:
+        exchange = Exchange(request, first, "id", 0.0)  # type: ignore[arg-type]
+        exchange.endpoint = first.routes.match("POST", "/f/Echo")[0]
+        await first.auth.authenticate(exchange)
+        verifier = first.auth.jwt
+        assert verifier is not None
+        looked_up: list[str] = []
+        lookup = verifier.cached_entry
+        verifier.cached_entry = lambda t: looked_up.append(t) or lookup(t)  # type: ignore[method-assign]
+        assert [first.auth.known(exchange).id for _ in range(3)] == ["ana"] * 3  # type: ignore[union-attr]
+        assert len(looked_up) == 1
+        reloaded = Exchange(request, second, "id", 0.0)  # type: ignore[arg-type]
+        reloaded.endpoint = second.routes.match("POST", "/f/Echo")[0]
+        assert second.auth.known(reloaded) is None  # not verified by this runtime yet
+    finally:
+        await first.close()
+        await second.close()

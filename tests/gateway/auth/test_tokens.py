@@ -310,3 +310,37 @@ async def test_a_route_trying_api_keys_first_is_decided_by_the_key_even_with_a_c
         assert response.json()["consumer"] == "acme"
         wrong_key = {**bearer(token), "X-API-Key": "not-a-key"}
         assert_problem(await client.post("/key-first/Echo", json={}, headers=wrong_key), 401, "unauthorized")
+
+
+async def test_tokens_taking_turns_on_one_keep_alive_connection_are_each_judged(gateway, idp):
+    """The connection remembers the last token it verified; any other header is judged afresh."""
+    head, _, signature = idp.token().split(".")
+    _, forged_payload, _ = idp.token(sub="admin", roles=["admin"]).split(".")
+    ana, bob, unscoped = idp.token(), idp.token(sub="bob"), idp.token(scope="rx:write")
+    limits = httpx.Limits(max_connections=1)
+    async with httpx.AsyncClient(base_url=gateway.base_url, limits=limits) as one:
+        consumers = []
+        for token in (ana, ana, bob, ana):
+            response = await call(one, token)
+            assert response.status_code == 200
+            consumers.append(response.json()["consumer"])
+        assert consumers == ["ana", "ana", "bob", "ana"]
+        assert_invalid_token(await call(one, f"{head}.{forged_payload}.{signature}", "/admin/Echo"))
+        assert (await call(one, unscoped)).status_code == 403
+        assert (await call(one, ana)).json()["consumer"] == "ana"
+
+
+async def test_a_token_remembered_by_its_connection_still_expires():
+    idp = LocalIdP().start()
+    try:
+        async with (
+            serve_gateway(jwt_config(idp, leeway=0)) as url,
+            httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=1)) as one,
+        ):
+            token = idp.token(exp=int(time.time()) + 2)
+            assert (await call(one, token)).status_code == 200
+            assert (await call(one, token)).status_code == 200
+            await asyncio.sleep(max(0.0, int(time.time()) + 3 - time.time()))
+            assert_invalid_token(await call(one, token))
+    finally:
+        idp.stop()
