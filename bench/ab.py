@@ -19,13 +19,15 @@ pair of runs, or the best of three, cannot tell apart changes of a few percent.
 Workloads: ``rest`` (the passthrough of ``bench/scenarios/rest.py``),
 ``limits-memory`` (the same with a never-reached ``memory://`` limit),
 ``auth`` (the same behind RS256 JWT auth, one token on every call, as the
-``auth`` scenario's ``/on`` route) and ``grpc`` (JSON unary ``Echo`` to the
-``grpc`` scenario's backend).
+``auth`` scenario's ``/on`` route), ``api-key`` (the same behind an API key)
+and ``grpc`` (JSON unary ``Echo`` to the ``grpc`` scenario's backend).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import secrets
 import statistics
 import subprocess
 import sys
@@ -59,12 +61,24 @@ def _auth(h: Harness) -> Workload:
     return auth_config(h.upstream(), public_key), "/off" + AUTH_PATH, "/on" + AUTH_PATH, with_token
 
 
+def _api_key(h: Harness) -> Workload:
+    key = secrets.token_urlsafe(24)
+    entry = {"consumer": "bench", "sha256": hashlib.sha256(key.encode()).hexdigest()}
+    config = {
+        "upstreams": {"up": {"type": "rest", "url": h.upstream()}},
+        "auth": {"api_keys": {"keys": [entry]}},
+        "routes": [{"prefix": "/off", "upstream": "up", "auth": "none"},
+                   {"prefix": "/on", "upstream": "up", "auth": "api_key"}],
+    }
+    return config, "/off" + AUTH_PATH, "/on" + AUTH_PATH, LoadSpec(headers=(("X-API-Key", key),))
+
+
 def _grpc(h: Harness) -> Workload:
     return grpc_config(grpc_backend(h)), "/", f"/g/{SERVICE}/Echo", LoadSpec(method="POST", body=UNARY_BODY)
 
 
 WORKLOADS: dict[str, Callable[[Harness], Workload]] = {
-    "rest": _rest, "limits-memory": _limits_memory, "grpc": _grpc, "auth": _auth,
+    "rest": _rest, "limits-memory": _limits_memory, "grpc": _grpc, "auth": _auth, "api-key": _api_key,
 }
 
 
