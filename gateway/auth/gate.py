@@ -133,39 +133,63 @@ class AuthGate:
         return plan.open and not plan.policies
 
     def known(self, exchange: Exchange) -> Consumer | None:
-        """The consumer of a call whose bearer token was verified before, decided without
+        """The consumer of a call whose credential was checked before, decided without
         awaiting anything; ``None`` when :meth:`authenticate` must decide.
 
-        Only a route without policies whose first accepted method is ``jwt`` qualifies,
-        with a bearer token in the verified-token cache: :meth:`authenticate` would take
-        the same token first and find it in the same cache. Scopes and roles are checked
-        as there (``Forbidden``).
+        Only a route without policies qualifies whose first accepted method is ``jwt``,
+        with a bearer token in the verified-token cache, or ``api_key``, with a known
+        key: :meth:`authenticate` would take the same credential first and decide the
+        same. Scopes and roles are checked as there (``Forbidden``).
+
+        A client sends the same credential on every call of a keep-alive connection:
+        the connection remembers the last one that passed here (the header exactly as
+        sent, the verifier or key table that passed it, and for a token the cache
+        entry's end), so the next call skips the credential's SHA-256. Any other
+        header is judged as on a new connection.
         """
         plan = self._plan_for(exchange.endpoint)
-        jwt = self._jwt
-        if plan.open or plan.policies or jwt is None or not plan.accepted or plan.accepted[0] != "jwt":
+        if plan.open or plan.policies or not plan.accepted:
             return None
-        request = exchange.request
+        first = plan.accepted[0]
+        if first == "jwt" and self._jwt is not None:
+            consumer = self._known_token(exchange.request, self._jwt)
+        elif first == "api_key":
+            consumer = self._known_key(exchange.request)
+        else:
+            return None
+        if consumer is not None:
+            exchange.consumer = consumer
+            self._authorize(plan, consumer)
+        return consumer
+
+    def _known_token(self, request: Request, jwt: JwtVerifier) -> Consumer | None:
         header = request.headers.get("authorization")
         if header is None:
             return None
-        # A client sends the same token on every call of a keep-alive connection: the
-        # connection remembers the last one it verified (an exact match of the header,
-        # this verifier, until the cache entry's end), sparing the token's SHA-256.
         conn = request.conn_info
         last = conn.ctx.__dict__.get("rosetta_bearer") if conn is not None else None
         if last is not None and last[0] == header and last[1] is jwt and last[3] > time.time():
-            consumer: Consumer = last[2]
-        else:
-            token = _bearer(header)
-            entry = jwt.cached_entry(token) if token is not None else None
-            if entry is None:
-                return None
-            consumer = entry[0]
-            if conn is not None:
-                conn.ctx.rosetta_bearer = (header, jwt, consumer, entry[1])
-        exchange.consumer = consumer
-        self._authorize(plan, consumer)
+            return last[2]  # type: ignore[no-any-return]
+        token = _bearer(header)
+        entry = jwt.cached_entry(token) if token is not None else None
+        if entry is None:
+            return None
+        if conn is not None:
+            conn.ctx.rosetta_bearer = (header, jwt, entry[0], entry[1])
+        return entry[0]
+
+    def _known_key(self, request: Request) -> Consumer | None:
+        key = request.headers.get(self._key_header)
+        if key is None:
+            return None
+        table = self._consumers.api_keys
+        conn = request.conn_info
+        last = conn.ctx.__dict__.get("rosetta_api_key") if conn is not None else None
+        if last is not None and last[0] == key and last[1] is table:
+            return last[2]  # type: ignore[no-any-return]
+        consumer = table.lookup(key)
+        if consumer is not None and conn is not None:
+            conn.ctx.rosetta_api_key = (key, table, consumer)
         return consumer
 
     async def authenticate(self, exchange: Exchange) -> Consumer:

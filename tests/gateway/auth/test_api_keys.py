@@ -2,13 +2,16 @@
 
 import hashlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
+from sanic.compat import Header
 
 from gateway.app import create_app, start_server
 from gateway.auth.apikeys import MAX_KEY_LENGTH, ApiKeyTable, digest
 from gateway.config import build_config
+from gateway.pipeline import Exchange
 from gateway.plugin import Consumer
 from gateway.runtime import build_runtime
 from gateway.testing import serve_gateway
@@ -118,3 +121,39 @@ async def test_a_revoked_key_is_refused_after_a_reload():
             assert (await client.post("/any/Echo", json={}, headers={"X-API-Key": BETA_KEY})).status_code == 200
     finally:
         await running.stop()
+
+
+async def test_keys_taking_turns_on_one_keep_alive_connection_are_each_judged(gateway):
+    """The connection remembers the last key that passed; any other key is judged afresh."""
+    async with httpx.AsyncClient(base_url=gateway.base_url, limits=httpx.Limits(max_connections=1)) as one:
+        seen = []
+        for key in (BETA_CONSUMER_KEY, BETA_CONSUMER_KEY, ACME_KEY, BETA_CONSUMER_KEY):
+            response = await one.post("/any/Echo", json={}, headers={"X-API-Key": key})
+            seen.append((response.status_code, response.json()["consumer"]))
+        assert seen == [(200, "beta"), (200, "beta"), (200, "acme"), (200, "beta")]
+        assert_problem(await one.post("/any/Echo", json={}, headers={"X-API-Key": "guess-1234"}), 401, "unauthorized")
+        assert_problem(await one.post("/rx/Echo", json={}, headers={"X-API-Key": BETA_KEY}), 403, "forbidden")
+        assert (await one.post("/rx/Echo", json={}, headers={"X-API-Key": ACME_KEY})).json()["consumer"] == "acme"
+
+
+async def test_a_connection_remembers_its_last_key_for_its_own_key_table_only():
+    """The second call on a connection skips the key's SHA-256; a reload's table judges anew."""
+    config = build_config(key_config(ACME, BETA), Path.cwd())
+    request = SimpleNamespace(headers=Header([("x-api-key", ACME_KEY)]),
+                              conn_info=SimpleNamespace(ctx=SimpleNamespace()), ip="127.0.0.1")
+    first, second = await build_runtime(config), await build_runtime(build_config(key_config(BETA), Path.cwd()))
+    try:
+        exchange = Exchange(request, first, "id", 0.0)  # type: ignore[arg-type]
+        exchange.endpoint = first.routes.match("POST", "/any/Echo")[0]
+        table = first.auth._consumers.api_keys
+        looked_up: list[str] = []
+        lookup = table.lookup
+        table.lookup = lambda k: looked_up.append(k) or lookup(k)  # type: ignore[method-assign]
+        assert [first.auth.known(exchange).id for _ in range(3)] == ["acme"] * 3  # type: ignore[union-attr]
+        assert len(looked_up) == 1
+        reloaded = Exchange(request, second, "id", 0.0)  # type: ignore[arg-type]
+        reloaded.endpoint = second.routes.match("POST", "/any/Echo")[0]
+        assert second.auth.known(reloaded) is None  # acme's key is gone from this config
+    finally:
+        await first.close()
+        await second.close()
