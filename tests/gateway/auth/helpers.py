@@ -72,3 +72,26 @@ def sent_headers(response: httpx.Response) -> dict[str, list[str]]:
     for name, value in response.json()["headers"]:
         found.setdefault(name.lower(), []).append(value)
     return found
+
+
+def one_connection_call(runtime: Any, header: tuple[str, str], path: str) -> Any:
+    """An exchange on ``path`` carrying ``header``, as every call of one keep-alive connection
+    would (the same connection context each time)."""
+    from types import SimpleNamespace
+
+    from sanic.compat import Header
+
+    from gateway.pipeline import Exchange
+
+    request = SimpleNamespace(headers=Header([header]), conn_info=SimpleNamespace(ctx=SimpleNamespace()), ip="127.0.0.1")
+    exchange = Exchange(request, runtime, "id", 0.0)  # type: ignore[arg-type]
+    exchange.endpoint = runtime.routes.match("POST", path)[0]
+    return exchange
+
+
+def counting(owner: Any, name: str) -> list[Any]:
+    """Wrap ``owner.name`` so each call's first argument is appended to the returned list."""
+    calls: list[Any] = []
+    original = getattr(owner, name)
+    setattr(owner, name, lambda arg: calls.append(arg) or original(arg))
+    return calls

@@ -2,21 +2,25 @@
 
 import hashlib
 from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
 import pytest
-from sanic.compat import Header
 
 from gateway.app import create_app, start_server
 from gateway.auth.apikeys import MAX_KEY_LENGTH, ApiKeyTable, digest
 from gateway.config import build_config
-from gateway.pipeline import Exchange
 from gateway.plugin import Consumer
 from gateway.runtime import build_runtime
 from gateway.testing import serve_gateway
 from tests.e2e.log_capture import remember
-from tests.gateway.auth.helpers import ECHO, FAKE, assert_problem, sent_headers
+from tests.gateway.auth.helpers import (
+    ECHO,
+    FAKE,
+    assert_problem,
+    counting,
+    one_connection_call,
+    sent_headers,
+)
 
 ACME_KEY = remember("acme-3f9c1d2e7b6a4c58a1e0")
 BETA_KEY = remember("beta-8e7d6c5b4a39281706f5")
@@ -138,22 +142,15 @@ async def test_keys_taking_turns_on_one_keep_alive_connection_are_each_judged(ga
 
 async def test_a_connection_remembers_its_last_key_for_its_own_key_table_only():
     """The second call on a connection skips the key's SHA-256; a reload's table judges anew."""
-    config = build_config(key_config(ACME, BETA), Path.cwd())
-    request = SimpleNamespace(headers=Header([("x-api-key", ACME_KEY)]),
-                              conn_info=SimpleNamespace(ctx=SimpleNamespace()), ip="127.0.0.1")
-    first, second = await build_runtime(config), await build_runtime(build_config(key_config(BETA), Path.cwd()))
+    first = await build_runtime(build_config(key_config(ACME, BETA), Path.cwd()))
+    second = await build_runtime(build_config(key_config(BETA), Path.cwd()))
     try:
-        exchange = Exchange(request, first, "id", 0.0)  # type: ignore[arg-type]
-        exchange.endpoint = first.routes.match("POST", "/any/Echo")[0]
-        table = first.auth._consumers.api_keys
-        looked_up: list[str] = []
-        lookup = table.lookup
-        table.lookup = lambda k: looked_up.append(k) or lookup(k)  # type: ignore[method-assign]
-        assert [first.auth.known(exchange).id for _ in range(3)] == ["acme"] * 3  # type: ignore[union-attr]
+        exchange = one_connection_call(first, ("x-api-key", ACME_KEY), "/any/Echo")
+        looked_up = counting(first.auth._consumers.api_keys, "lookup")
+        assert [first.auth.known(exchange).id for _ in range(3)] == ["acme"] * 3
         assert len(looked_up) == 1
-        reloaded = Exchange(request, second, "id", 0.0)  # type: ignore[arg-type]
-        reloaded.endpoint = second.routes.match("POST", "/any/Echo")[0]
-        assert second.auth.known(reloaded) is None  # acme's key is gone from this config
+        exchange.runtime, exchange.endpoint = second, second.routes.match("POST", "/any/Echo")[0]
+        assert second.auth.known(exchange) is None  # acme's key is gone from this config
     finally:
         await first.close()
         await second.close()

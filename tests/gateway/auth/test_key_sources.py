@@ -2,7 +2,6 @@
 
 import datetime
 import json
-from types import SimpleNamespace
 
 import httpx
 import jwt
@@ -11,15 +10,19 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from sanic.compat import Header
 
 from gateway.auth.jwks import parse_jwks
 from gateway.config import build_config, load_config
-from gateway.pipeline import Exchange
 from gateway.runtime import StartupError, build_runtime
 from gateway.testing import serve_gateway
 from tests.e2e.log_capture import remember
-from tests.gateway.auth.helpers import FAKE, assert_invalid_token, bearer
+from tests.gateway.auth.helpers import (
+    FAKE,
+    assert_invalid_token,
+    bearer,
+    counting,
+    one_connection_call,
+)
 from tests.gateway.auth.idp import claims, public_pem, remember_token, rsa_key
 
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
@@ -126,23 +129,15 @@ async def test_a_connection_remembers_its_last_verified_token_for_its_own_verifi
     (tmp_path / "idp.pem").write_bytes(public_pem(rsa_key(0)))
     token = remember_token(jwt.encode(claims(), rsa_key(0), algorithm="RS256"))
     config = build_config(pem_config(tmp_path / "idp.pem", ["RS256"]), tmp_path)
-    request = SimpleNamespace(headers=Header([("authorization", f"Bearer {token}")]),
-                              conn_info=SimpleNamespace(ctx=SimpleNamespace()), ip="127.0.0.1")
     first, second = await build_runtime(config), await build_runtime(config)
     try:
-        exchange = Exchange(request, first, "id", 0.0)  # type: ignore[arg-type]
-        exchange.endpoint = first.routes.match("POST", "/f/Echo")[0]
+        exchange = one_connection_call(first, ("authorization", f"Bearer {token}"), "/f/Echo")
         await first.auth.authenticate(exchange)
-        verifier = first.auth.jwt
-        assert verifier is not None
-        looked_up: list[str] = []
-        lookup = verifier.cached_entry
-        verifier.cached_entry = lambda t: looked_up.append(t) or lookup(t)  # type: ignore[method-assign]
-        assert [first.auth.known(exchange).id for _ in range(3)] == ["ana"] * 3  # type: ignore[union-attr]
+        looked_up = counting(first.auth.jwt, "cached_entry")
+        assert [first.auth.known(exchange).id for _ in range(3)] == ["ana"] * 3
         assert len(looked_up) == 1
-        reloaded = Exchange(request, second, "id", 0.0)  # type: ignore[arg-type]
-        reloaded.endpoint = second.routes.match("POST", "/f/Echo")[0]
-        assert second.auth.known(reloaded) is None  # not verified by this runtime yet
+        exchange.runtime, exchange.endpoint = second, second.routes.match("POST", "/f/Echo")[0]
+        assert second.auth.known(exchange) is None  # not verified by this runtime yet
     finally:
         await first.close()
         await second.close()
