@@ -45,7 +45,7 @@ def clean_path(path: str) -> str:
     ``/v1/./a/../b`` → ``/v1/b``; ``/v1/a/..`` → ``/v1/``. A path with no ``/.`` and
     no ``%2`` (the usual case) is returned as it is after two substring tests.
     """
-    if "/." not in path and "%2" not in path:
+    if ("/." not in path and "%2" not in path) or not path.startswith("/"):  # "*" (OPTIONS *) as it is
         return path
     segments = path.split("/")[1:]
     out: list[str] = []

@@ -134,6 +134,8 @@ def test_the_literal_path_index_answers_as_the_full_scan_does(specs, method, pat
         ("/a/.b/..c/c.", "/a/.b/..c/c."),
         ("/a/%20/b", "/a/%20/b"),
         ("/..a", "/..a"),
+        ("*", "*"),
+        ("*%2e%2e", "*%2e%2e"),
     ],
 )
 def test_clean_path_resolves_plain_and_encoded_dot_segments(path, cleaned):
