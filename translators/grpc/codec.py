@@ -24,7 +24,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from gateway.errors import MalformedBody
-from translators.grpc.fastjson import Decoders, Encoders, Fallback
+from translators.grpc.fastjson import MAX_DEPTH, Decoders, Encoders, Fallback
 from translators.grpc.fielderrors import describe, explain, invalid
 
 __all__ = [
@@ -171,7 +171,7 @@ def _bool(raw: str, where: str) -> bool:
     raise invalid(where, f"expected true or false, not {raw!r}")
 
 
-def _check_shapes(data: dict[str, Any], message: Descriptor, path: str) -> None:
+def _check_shapes(data: dict[str, Any], message: Descriptor, path: str, depth: int = 0) -> None:
     """Refuse what json_format would take silently or explain in Python's words, at any depth.
 
     json_format reads any iterable as a message (``[]`` as an empty one,
@@ -179,6 +179,8 @@ def _check_shapes(data: dict[str, Any], message: Descriptor, path: str) -> None:
     base64 alphabet, takes ``true`` as enum number 1 and keeps the last of a
     field given under both its names. Well-known types are left to it.
     """
+    if depth >= MAX_DEPTH:
+        raise invalid(path, f"messages are nested {MAX_DEPTH} or more deep")
     for key, value in data.items():
         field = find_field(message, key)
         if field is None or value is None:
@@ -193,18 +195,18 @@ def _check_shapes(data: dict[str, Any], message: Descriptor, path: str) -> None:
                 raise invalid(where, f"expected {describe(field)}, not {_kind(value)}")
             for name, item in value.items():
                 if item is not None:
-                    _check_value(item, entry.fields_by_name["value"], f"{where}.{name}")
+                    _check_value(item, entry.fields_by_name["value"], f"{where}.{name}", depth)
         elif field.is_repeated:
             if not isinstance(value, list):
                 raise invalid(where, f"expected {describe(field)}, not {_kind(value)}")
             for index, item in enumerate(value):
                 if item is not None:  # json_format refuses a null item itself
-                    _check_value(item, field, f"{where}[{index}]")
+                    _check_value(item, field, f"{where}[{index}]", depth)
         else:
-            _check_value(value, field, where)
+            _check_value(value, field, where, depth)
 
 
-def _check_value(value: Any, field: FieldDescriptor, where: str) -> None:
+def _check_value(value: Any, field: FieldDescriptor, where: str, depth: int) -> None:
     """One (non-null) value of ``field``, or one item of a repeated field or map."""
     message = field.message_type
     if message is not None:
@@ -212,7 +214,7 @@ def _check_value(value: Any, field: FieldDescriptor, where: str) -> None:
             return
         if not isinstance(value, dict):
             raise invalid(where, f"expected an object, not {_kind(value)}")
-        _check_shapes(value, message, where)
+        _check_shapes(value, message, where, depth + 1)
     elif field.type == FieldDescriptor.TYPE_BYTES:
         if not isinstance(value, str) or not _BASE64.fullmatch(value):
             raise invalid(where, "expected a base64 string")

@@ -28,7 +28,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.internal import type_checkers
 from google.protobuf.message import Message
 
-__all__ = ["Decoders", "Encoders", "Fallback"]
+__all__ = ["MAX_DEPTH", "Decoders", "Encoders", "Fallback"]
 
 _F = FieldDescriptor
 _INT64 = frozenset({_F.CPPTYPE_INT64, _F.CPPTYPE_UINT64})
@@ -36,6 +36,11 @@ _INT32 = frozenset({_F.CPPTYPE_INT32, _F.CPPTYPE_UINT32})
 _MUTABLE = (list, dict)  # defaults copied for each message: [] and {}
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
 _FLOAT_MAX = type_checkers._FLOAT_MAX  # noqa: SLF001 - json_format checks the same bound
+
+
+#: Messages nested this deep below the request are refused, as json_format's recursion
+#: limit refuses them (and protobuf parsers' own limit would, upstream).
+MAX_DEPTH = 100
 
 
 class Fallback(Exception):  # noqa: N818 - a signal, not an error
@@ -233,7 +238,9 @@ class Decoders:
             self._plans[descriptor.full_name] = plan
         return plan
 
-    def _decode(self, data: dict[str, Any], message: Message) -> None:
+    def _decode(self, data: dict[str, Any], message: Message, depth: int = 0) -> None:
+        if depth >= MAX_DEPTH:  # json_format (and then the caller) refuses it, naming the limit
+            raise Fallback("too deep")
         plan = self._plan(message.DESCRIPTOR)
         oneofs: set[str] | None = None
         for key, value in data.items():
@@ -259,9 +266,9 @@ class Decoders:
                     raise Fallback(key)
                 sub = getattr(message, name)
                 sub.SetInParent()
-                self._decode(value, sub)
+                self._decode(value, sub, depth + 1)
             elif kind == _MESSAGES:
-                self._messages(getattr(message, name), key, value)
+                self._messages(getattr(message, name), key, value, depth + 1)
             elif kind == _FALLBACK_KIND:
                 raise Fallback(key)
             else:
@@ -269,13 +276,13 @@ class Decoders:
                 sub.SetInParent()
                 json_format.ParseDict(value, sub, descriptor_pool=self._pool)
 
-    def _messages(self, target: Any, key: str, value: Any) -> None:
+    def _messages(self, target: Any, key: str, value: Any, depth: int) -> None:
         if type(value) is not list:
             raise Fallback(key)
         for item in value:
             if type(item) is not dict:
                 raise Fallback(key)
-            self._decode(item, target.add())
+            self._decode(item, target.add(), depth)
 
 
 def _decoding_kind(field: FieldDescriptor) -> tuple[int, Convert | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -99,6 +100,18 @@ def test_both_spellings_of_one_field_are_refused_on_the_fast_path_too():
         Codec(OPTIONS).decode({"name": "x", "child": {"int64_value": 1, "int64Value": 2}}, Everything)
     assert caught.value.extra["errors"][0]["field"] == "child.int64_value"
     assert Codec(OPTIONS).decode({"int64Value": 2, "name": "x"}, Everything).int64_value == 2
+
+
+@pytest.mark.parametrize("depth", [100, 1020])
+def test_messages_nested_as_deep_as_json_formats_limit_are_a_400_on_either_path(depth):
+    """1,020 levels parse as JSON (orjson stops at 1,024) and used to exhaust Python's stack: a 500."""
+    data = orjson.loads(b'{"child":' * depth + b'{"name": "x"}' + b"}" * depth)
+    for decoding in (lambda d: decode(d, Everything, OPTIONS), lambda d: Codec(OPTIONS).decode(d, Everything)):
+        with pytest.raises(InvalidArguments) as caught:
+            decoding(data)
+        assert "nested 100 or more deep" in caught.value.detail
+    deep = orjson.loads(b'{"child":' * 99 + b'{"name": "x"}' + b"}" * 99)
+    assert Codec(OPTIONS).decode(deep, Everything).child.child.name == ""  # 99 levels still fit
 
 
 def test_base64_is_read_padded_or_not_and_in_either_alphabet():
