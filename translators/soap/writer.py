@@ -29,6 +29,7 @@ from translators.xmljson.names import is_ncname
 __all__ = ["MAX_ERRORS", "XSI", "write_arguments"]
 
 MAX_ERRORS = 20
+MAX_DEPTH = 100  # nested objects in a request, as the XML↔JSON converter's max_depth
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XSD = "http://www.w3.org/2001/XMLSchema"
 SOAP_ENC = "http://schemas.xmlsoap.org/soap/encoding/"
@@ -44,6 +45,15 @@ class _Context:
     lenient: Collection[str]  # dotted keys that came from the query string or path
     encoded: bool  # add xsi:type (SOAP 1.1 §5 encoding)
     errors: list[dict[str, str]] = field(default_factory=list)
+    depth: int = 0  # objects open around the value being written
+
+    def enter(self, path: str) -> bool:
+        """Open one more nested object; ``False`` (and an error) past MAX_DEPTH."""
+        if self.depth >= MAX_DEPTH:
+            self.fail(path, f"at most {MAX_DEPTH} nested objects", f"nested more than {MAX_DEPTH} objects deep")
+            return False
+        self.depth += 1
+        return True
 
     def fail(self, path: str, expected: str, message: str) -> None:
         if len(self.errors) < MAX_ERRORS:
@@ -76,6 +86,8 @@ def _summary(errors: list[dict[str, str]]) -> str:
 
 def _write_object(node: etree._Element, model: ComplexType, value: dict[str, Any], path: str,
                   ctx: _Context) -> None:  # fmt: skip
+    if not ctx.enter(path):
+        return
     _check_keys(model, value, path, ctx)
     for choice in model.choices:
         _check_choice(choice.branches, choice.required, value, path, ctx)
@@ -87,6 +99,7 @@ def _write_object(node: etree._Element, model: ComplexType, value: dict[str, Any
         _write_field(node, element, value.get(element.key, _MISSING), _join(path, element.key), ctx)
     if model.open:
         _write_extra(node, model, value, path, ctx)
+    ctx.depth -= 1
 
 
 def _check_keys(model: ComplexType, value: dict[str, Any], path: str, ctx: _Context) -> None:
@@ -225,11 +238,14 @@ def _write_named(node: etree._Element, key: str, item: Any, path: str, ctx: _Con
 
 def _write_any(node: etree._Element, value: Any, path: str, ctx: _Context) -> None:
     if isinstance(value, dict):
+        if not ctx.enter(path):
+            return
         for key, item in value.items():
             if key == TEXT:
                 node.text = _xml_text(_plain(item), _join(path, key), "xsd:anySimpleType", ctx)
             else:
                 _write_named(node, key, item, _join(path, key), ctx)
+        ctx.depth -= 1
     elif value is None:
         node.set(_NIL, "true")
     else:

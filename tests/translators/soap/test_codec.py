@@ -143,3 +143,25 @@ def test_the_response_wrapper_is_matched_by_local_name() -> None:
 def test_undeclared_elements_are_read_generically_with_attributes_and_repeats() -> None:
     node = etree.fromstring(b'<a x="1"><b>1</b><b>2</b><c><d/></c>text</a>')
     assert read_generic(node) == {"@x": "1", "b": ["1", "2"], "c": {"d": ""}, "#text": "text"}
+
+
+def _nested_shapes(depth: int) -> dict[str, Any]:
+    shape: dict[str, Any] = {"id": 1}
+    for _ in range(depth):
+        shape = {"id": 1, "child": [shape]}
+    return {"shape": shape}
+
+
+def _nested_anything(depth: int) -> dict[str, Any]:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"a": value}
+    return {"shape": {"id": 1, "anything": value}}
+
+
+@pytest.mark.parametrize("nested", [_nested_shapes, _nested_anything])
+def test_a_request_nested_more_than_100_objects_deep_is_a_400(nested) -> None:
+    """A recursive type (Shape.child) or xs:anyType used to recurse until Python's stack ran out."""
+    assert build_request(OPS["Echo"], nested(98))
+    with pytest.raises(InvalidArguments, match="nested more than 100 objects deep"):
+        build_request(OPS["Echo"], nested(400))
