@@ -15,6 +15,7 @@ For each request :meth:`AuthGate.authenticate`:
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Sequence
@@ -168,7 +169,7 @@ class AuthGate:
             return None
         conn = request.conn_info
         last = conn.ctx.__dict__.get("rosetta_bearer") if conn is not None else None
-        if last is not None and last[0] == header and last[1] is jwt and last[3] > time.time():
+        if last is not None and last[1] is jwt and last[3] > time.time() and _same(last[0], header):
             return last[2]  # type: ignore[no-any-return]
         token = _bearer(header)
         entry = jwt.cached_entry(token) if token is not None else None
@@ -185,7 +186,7 @@ class AuthGate:
         table = self._consumers.api_keys
         conn = request.conn_info
         last = conn.ctx.__dict__.get("rosetta_api_key") if conn is not None else None
-        if last is not None and last[0] == key and last[1] is table:
+        if last is not None and last[1] is table and _same(last[0], key):
             return last[2]  # type: ignore[no-any-return]
         consumer = table.lookup(key)
         if consumer is not None and conn is not None:
@@ -337,6 +338,16 @@ class AuthGate:
         if "mtls" in self.methods and self._client_certificates is False:
             errors.append("auth.mtls: needs server.tls with client_certificates: optional or required")
         return errors
+
+
+def _same(remembered: str, presented: str) -> bool:
+    """Whether a connection presents the credential it presented before, in constant time:
+    through a proxy that shares one connection among clients, ``==`` would leak how much
+    of another client's credential a guess got right. A non-ASCII header never matches."""
+    try:
+        return hmac.compare_digest(remembered, presented)
+    except TypeError:
+        return False
 
 
 def _bearer(header: str | None) -> str | None:
