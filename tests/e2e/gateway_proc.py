@@ -26,6 +26,9 @@ class GatewayProcess:
         self.port = free_port()
         self.path = folder / f"rosetta-{self.port}.yaml"
         self.path.write_text(yaml.safe_dump(config))
+        # Logs go to a file, never an undrained pipe: once a pipe's 64 KiB fill up (access
+        # lines add up), every process writing to it blocks, and shutdown hangs.
+        self.log = folder / f"rosetta-{self.port}.log"
         self.workers = workers
         self.process: subprocess.Popen[str] | None = None
 
@@ -36,9 +39,8 @@ class GatewayProcess:
     def __enter__(self) -> GatewayProcess:
         argv = [sys.executable, "-m", "gateway", "run", "--config", str(self.path),
                 "--port", str(self.port), "--workers", str(self.workers)]
-        self.process = subprocess.Popen(
-            argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, text=True)
         self._wait_ready()
         return self
 
@@ -51,15 +53,13 @@ class GatewayProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stderr is not None:
-            self.process.stderr.close()
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
         assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                err = self.process.stderr.read() if self.process.stderr else ""
+                err = self.log.read_text(errors="replace")
                 raise RuntimeError(f"gateway exited with {self.process.returncode}: {err[-2000:]}")
             try:
                 httpx.get(self.url + "/", timeout=0.5)
