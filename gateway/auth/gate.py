@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -167,16 +168,14 @@ class AuthGate:
         header = request.headers.get("authorization")
         if header is None:
             return None
-        conn = request.conn_info
-        last = conn.ctx.__dict__.get("rosetta_bearer") if conn is not None else None
-        if last is not None and last[1] is jwt and last[3] > time.time() and _same(last[0], header):
-            return last[2]  # type: ignore[no-any-return]
+        remembered = _remembered(request, "rosetta_bearer", jwt, header)
+        if remembered is not None:
+            return remembered
         token = _bearer(header)
         entry = jwt.cached_entry(token) if token is not None else None
         if entry is None:
             return None
-        if conn is not None:
-            conn.ctx.rosetta_bearer = (header, jwt, entry[0], entry[1])
+        _remember(request, "rosetta_bearer", jwt, header, entry[0], entry[1])
         return entry[0]
 
     def _known_key(self, request: Request) -> Consumer | None:
@@ -184,13 +183,12 @@ class AuthGate:
         if key is None:
             return None
         table = self._consumers.api_keys
-        conn = request.conn_info
-        last = conn.ctx.__dict__.get("rosetta_api_key") if conn is not None else None
-        if last is not None and last[1] is table and _same(last[0], key):
-            return last[2]  # type: ignore[no-any-return]
+        remembered = _remembered(request, "rosetta_api_key", table, key)
+        if remembered is not None:
+            return remembered
         consumer = table.lookup(key)
-        if consumer is not None and conn is not None:
-            conn.ctx.rosetta_api_key = (key, table, consumer)
+        if consumer is not None:
+            _remember(request, "rosetta_api_key", table, key, consumer, math.inf)
         return consumer
 
     async def authenticate(self, exchange: Exchange) -> Consumer:
@@ -338,6 +336,21 @@ class AuthGate:
         if "mtls" in self.methods and self._client_certificates is False:
             errors.append("auth.mtls: needs server.tls with client_certificates: optional or required")
         return errors
+
+
+def _remembered(request: Request, slot: str, checker: object, header: str) -> Consumer | None:
+    """The consumer this connection's ``slot`` holds for ``header``, if ``checker`` (the
+    verifier or key table of this runtime) passed it and it has not expired."""
+    conn = request.conn_info
+    last = conn.ctx.__dict__.get(slot) if conn is not None else None
+    if last is None or last[1] is not checker or last[3] <= time.time() or not _same(last[0], header):
+        return None
+    return last[2]  # type: ignore[no-any-return]
+
+
+def _remember(request: Request, slot: str, checker: object, header: str, consumer: Consumer, until: float) -> None:
+    if request.conn_info is not None:
+        setattr(request.conn_info.ctx, slot, (header, checker, consumer, until))
 
 
 def _same(remembered: str, presented: str) -> bool:

@@ -230,10 +230,6 @@ class _VerifiedTokens:
         self._size, self._ttl = size, ttl
         self._entries: dict[bytes, tuple[Consumer, float]] = {}
 
-    def get(self, key: bytes) -> Consumer | None:
-        entry = self.entry(key)
-        return entry[0] if entry is not None else None
-
     def entry(self, key: bytes) -> tuple[Consumer, float] | None:
         entry = self._entries.get(key)
         if entry is None:
