@@ -25,7 +25,7 @@ from google.protobuf.message import Message
 
 from gateway.errors import MalformedBody
 from translators.grpc.fastjson import MAX_DEPTH, Decoders, Encoders, Fallback
-from translators.grpc.fielderrors import describe, explain, invalid
+from translators.grpc.fielderrors import describe, describe_item, explain, invalid
 
 __all__ = [
     "Codec",
@@ -219,12 +219,7 @@ def _check_value(value: Any, field: FieldDescriptor, where: str, depth: int) -> 
         if not isinstance(value, str) or not _BASE64.fullmatch(value):
             raise invalid(where, "expected a base64 string")
     elif field.enum_type is not None and isinstance(value, bool):
-        raise invalid(where, f"expected {_single_kind(field)}, not a boolean")
-
-
-def _single_kind(field: FieldDescriptor) -> str:
-    words = describe(field)
-    return words[len("an array (items: ") : -1] if field.is_repeated else words
+        raise invalid(where, f"expected {describe_item(field)}, not a boolean")
 
 
 # Standard or URL-safe alphabet, padding optional (as proto3 JSON allows), whitespace-free.

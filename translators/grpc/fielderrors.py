@@ -17,7 +17,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from gateway.errors import InvalidArguments
 
-__all__ = ["describe", "explain", "invalid"]
+__all__ = ["describe", "describe_item", "explain", "invalid"]
 
 
 def invalid(field: str, message: str) -> InvalidArguments:
@@ -149,13 +149,14 @@ _WKT_WORDS = {
 def describe(field: FieldDescriptor) -> str:
     """What JSON ``field`` takes, in words: ``an integer (int32)``, ``an array of strings`` …"""
     if _is_map(field):
-        return f"an object (values: {_single(field.message_type.fields_by_name['value'])})"
+        return f"an object (values: {describe_item(field.message_type.fields_by_name['value'])})"
     if field.is_repeated:
-        return f"an array (items: {_single(field)})"
-    return _single(field)
+        return f"an array (items: {describe_item(field)})"
+    return describe_item(field)
 
 
-def _single(field: FieldDescriptor) -> str:
+def describe_item(field: FieldDescriptor) -> str:
+    """What one value of ``field`` takes (an item, for a repeated field): ``an integer (int32)`` …"""
     kind = field.type
     if kind == FieldDescriptor.TYPE_MESSAGE:
         name = field.message_type.full_name
@@ -163,7 +164,7 @@ def _single(field: FieldDescriptor) -> str:
             return _WKT_WORDS[name]
         inner = field.message_type.fields_by_name.get("value")
         if name.startswith("google.protobuf.") and name.endswith("Value") and inner is not None:
-            return _single(inner) + " or null"
+            return describe_item(inner) + " or null"
         return "an object"
     if kind == FieldDescriptor.TYPE_ENUM:
         names = [v.name for v in field.enum_type.values][:10]
