@@ -19,7 +19,7 @@ from gateway.errors import GatewayError, GatewayTimeout, Overloaded, UpstreamErr
 from gateway.plugin import Call, Reply, Translator
 from gateway.resilience.breaker import BreakerState, CircuitBreaker
 from gateway.resilience.bulkhead import Bulkhead
-from gateway.resilience.retry import is_idempotent, pause, retryable
+from gateway.resilience.retry import asked_pause, is_idempotent, pause, retryable
 from gateway.resilience.settings import ResilienceSettings
 
 __all__ = ["CircuitOpen", "UpstreamGuard", "discard"]
@@ -53,17 +53,24 @@ class UpstreamGuard:
             await call.read_body()  # so every try can send it
         for attempt in range(1, attempts + 1):
             outcome = await self._try(translator, call)
-            if attempt == attempts or not retryable(outcome) or not await self._pause(call, attempt):
+            if attempt == attempts or not retryable(outcome) or not await self._pause(call, attempt, outcome):
                 break
             await discard(outcome)
         if isinstance(outcome, GatewayError):
             raise outcome
         return outcome
 
-    async def _pause(self, call: Call, retry: int) -> bool:
-        """Sleep before retry ``retry``; ``False`` when the deadline leaves no time for it."""
-        assert self.settings.retry is not None
-        delay = pause(self.settings.retry, retry)
+    async def _pause(self, call: Call, retry: int, outcome: Reply | GatewayError) -> bool:
+        """Sleep before retry ``retry``, at least as long as the upstream asked (``Retry-After``);
+        ``False`` when it asked for more than ``max_backoff`` or the deadline leaves no time."""
+        settings = self.settings.retry
+        assert settings is not None
+        delay = pause(settings, retry)
+        asked = asked_pause(outcome)
+        if asked is not None:
+            if asked > settings.max_backoff:
+                return False
+            delay = max(delay, asked)
         loop = asyncio.get_running_loop()
         if call.deadline is not None and loop.time() + delay >= call.deadline:
             return False
@@ -76,10 +83,13 @@ class UpstreamGuard:
             return self._open_error(breaker)
         try:
             await self._enter()
-        except Overloaded as exc:
+        except BaseException as exc:
+            # Refused, or cancelled while waiting for a slot: a probe must not stay taken.
             if breaker is not None:
                 breaker.abandon()
-            return exc
+            if isinstance(exc, Overloaded):
+                return exc
+            raise
         release = self.bulkhead.release if self.bulkhead is not None else _nothing
         try:
             outcome = await self._attempt(translator, call)

@@ -7,19 +7,31 @@ plainly did not happen or the upstream asked for another (:data:`RETRYABLE`).
 A timeout is never retried: the upstream may still be working on the call.
 
 Pauses use exponential backoff with full jitter: try ``n`` waits a random
-time in ``[0, min(max_backoff, backoff × multiplier^(n-1))]``.
+time in ``[0, min(max_backoff, backoff × multiplier^(n-1))]``. A 503 whose
+``Retry-After`` (RFC 9110 §10.2.3) asks for a pause is paused at least that
+long, and not retried at all when it asks for more than ``max_backoff``.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 
 from gateway.errors import GatewayError, Overloaded, ServiceUnavailable
 from gateway.plugin import Call, Reply
 from gateway.resilience.settings import RetrySettings
 
-__all__ = ["IDEMPOTENT_METHODS", "RETRYABLE", "RETRYABLE_STATUSES", "is_idempotent", "pause", "retryable"]
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "RETRYABLE",
+    "RETRYABLE_STATUSES",
+    "asked_pause",
+    "is_idempotent",
+    "pause",
+    "retryable",
+]
 
 #: RFC 9110 §9.2.2 idempotent methods.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
@@ -55,3 +67,22 @@ def pause(settings: RetrySettings, retry: int, rand: Callable[[], float] = rando
     """Seconds to wait before retry number ``retry`` (1 for the first retry)."""
     bound = min(settings.max_backoff, settings.backoff * settings.multiplier ** (retry - 1))
     return bound * rand()
+
+
+def asked_pause(outcome: Reply | GatewayError) -> float | None:
+    """Seconds the reply's ``Retry-After`` asks to wait (delay-seconds or an HTTP-date, RFC 9110
+    §10.2.3); ``None`` when it asks nothing readable. A date in the past asks for no pause."""
+    if not isinstance(outcome, Reply):
+        return None
+    value = next((v.strip() for k, v in outcome.headers if k.lower() == "retry-after"), None)
+    if value is None:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())

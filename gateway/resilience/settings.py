@@ -72,6 +72,9 @@ class BreakerSettings(BaseModel):
     def _some_trigger(self) -> BreakerSettings:
         if self.failures is None and self.error_rate is None:
             raise ValueError("a breaker needs 'failures', 'error_rate' or both")
+        if self.error_rate is not None and self.min_calls > self.window:
+            # The window keeps only `window` outcomes: the rate would never count.
+            raise ValueError(f"min_calls ({self.min_calls}) must not exceed window ({self.window})")
         return self
 
 

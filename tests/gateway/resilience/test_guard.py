@@ -155,3 +155,49 @@ async def test_without_settings_the_guard_calls_the_translator_directly():
     upstream = Scripted([unreachable()])
     with pytest.raises(ServiceUnavailable):
         await g.call(upstream, make_call(OP, method="GET"))
+
+
+async def test_a_probe_cancelled_while_it_waits_for_a_bulkhead_slot_does_not_wedge_the_breaker():
+    g = guard(attempt_timeout=0.05, bulkhead={"max_concurrent": 2, "max_wait": 5},
+              breaker={"failures": 1, "open_for": 0.05})
+    upstream = Scripted([Reply(stream=stream_of(b"a")), 5.0, Reply(stream=stream_of(b"d"))])
+    first = await g.call(upstream, make_call(OP, method="GET"))  # a download holds one slot
+    failing = asyncio.ensure_future(g.call(upstream, make_call(OP, method="GET")))
+    await asyncio.sleep(0.01)
+    queued = asyncio.ensure_future(g.call(upstream, make_call(OP, method="GET")))  # waits for a slot
+    with pytest.raises(GatewayTimeout):
+        await failing  # the breaker opens; the queued download takes the freed slot
+    second = await queued
+    assert g.breaker is not None and g.breaker.state == "open"
+    await asyncio.sleep(0.06)
+    probe = asyncio.ensure_future(g.call(upstream, make_call(OP, method="GET")))
+    await asyncio.sleep(0.01)
+    probe.cancel()  # its caller went away while it waited for a slot
+    with pytest.raises(asyncio.CancelledError):
+        await probe
+    await first.stream.aclose()
+    await second.stream.aclose()
+    assert (await g.call(upstream, make_call(OP, method="GET"))).status == 200
+    assert g.breaker.state == "closed"
+
+
+async def test_a_503_asking_for_a_longer_pause_than_max_backoff_is_passed_on_without_a_retry():
+    upstream = Scripted([Reply(status=503, headers=[("Retry-After", "120")])])
+    reply = await guard(retry=FAST_RETRY).call(upstream, make_call(OP, method="GET"))
+    assert reply.status == 503 and reply.headers == [("Retry-After", "120")] and upstream.calls == 1
+
+
+async def test_a_retry_pauses_at_least_as_long_as_the_upstream_asked():
+    upstream = Scripted([Reply(status=503, headers=[("Retry-After", "1")])])
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    reply = await guard(retry={**FAST_RETRY, "max_backoff": 2}).call(upstream, make_call(OP, method="GET"))
+    assert reply.status == 200 and upstream.calls == 2 and loop.time() - started >= 1
+
+
+async def test_a_retry_after_that_would_end_past_the_deadline_is_not_waited_for():
+    upstream = Scripted([Reply(status=503, headers=[("Retry-After", "1")])])
+    deadline = asyncio.get_running_loop().time() + 0.2
+    call = make_call(OP, method="GET", deadline=deadline)
+    reply = await guard(retry={**FAST_RETRY, "max_backoff": 2}).call(upstream, call)
+    assert reply.status == 503 and upstream.calls == 1

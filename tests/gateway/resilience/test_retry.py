@@ -1,5 +1,10 @@
 """Which calls are retried, after which failures, and how long the pauses are."""
 
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
 from gateway.errors import (
     BadGateway,
     GatewayError,
@@ -10,7 +15,7 @@ from gateway.errors import (
 )
 from gateway.plugin import Operation, Reply
 from gateway.resilience.guard import CircuitOpen
-from gateway.resilience.retry import RETRYABLE, is_idempotent, pause, retryable
+from gateway.resilience.retry import RETRYABLE, asked_pause, is_idempotent, pause, retryable
 from gateway.resilience.settings import RetrySettings
 from gateway.testing import make_call
 
@@ -48,3 +53,25 @@ def test_pauses_grow_exponentially_up_to_the_cap_with_full_jitter():
     assert [pause(settings, n, rand=lambda: 1.0) for n in (1, 2, 3, 4)] == [0.1, 0.2, 0.4, 0.5]
     assert pause(settings, 3, rand=lambda: 0.5) == 0.2
     assert pause(settings, 1, rand=lambda: 0.0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ([("Retry-After", "3")], 3.0),
+        ([("retry-after", " 0 ")], 0.0),
+        ([("Retry-After", "soon")], None),
+        ([("Retry-After", "-1")], None),
+        ([], None),
+    ],
+)
+def test_the_pause_an_upstream_asks_for_is_read_from_retry_after(headers, seconds):
+    assert asked_pause(Reply(status=503, headers=headers)) == seconds
+
+
+def test_a_retry_after_date_asks_for_the_time_until_then():
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    asked = asked_pause(Reply(status=503, headers=[("Retry-After", soon)]))
+    assert asked is not None and 28 <= asked <= 30
+    past = format_datetime(datetime.now(UTC) - timedelta(seconds=30), usegmt=True)
+    assert asked_pause(Reply(status=503, headers=[("Retry-After", past)])) == 0

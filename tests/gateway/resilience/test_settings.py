@@ -83,3 +83,9 @@ def test_a_cache_needs_a_positive_ttl_and_a_known_storage():
     errors = errors_of(base(routes))
     assert any(e.startswith("routes[0].cache.ttl: ") for e in errors)
     assert any(e.startswith("routes[0].cache.storage: ") and "unknown cache storage" in e for e in errors)
+
+
+def test_an_error_rate_breaker_needs_min_calls_that_fit_in_its_window():
+    breaker = {"error_rate": 0.5, "window": 10, "min_calls": 20}
+    errors = errors_of(base(resilience={"breaker": breaker}))
+    assert errors[0].startswith("upstreams.v2.resilience.breaker: ") and "min_calls" in errors[0]
