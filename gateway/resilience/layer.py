@@ -10,6 +10,11 @@ through its upstream's :class:`~gateway.resilience.guard.UpstreamGuard`
 (breaker, bulkhead, per-try timeout, retries) and, when that fails in a way
 :func:`~gateway.resilience.fallback.takes_over` accepts, to the route's
 fallback. Routes with none of these skip the layer (see :meth:`Resilience.bare`).
+
+Concurrent misses on one cache key are collapsed: the first goes to the
+upstream, the others wait for it and are served the entry it stored (or, when
+its reply could not be stored, each goes on its own). This holds per worker
+process; with ``redis://`` each process sends at most one.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from gateway.auth.upstream import IDENTITY_HEADERS
 from gateway.errors import GatewayError
 from gateway.plugin import Call, Reply, Translator
 from gateway.resilience.cache import (
     CACHE_NAME,
+    CachedReply,
     CacheStore,
     ResponseCache,
     client_bypasses,
@@ -35,6 +42,7 @@ from gateway.resilience.retry import is_idempotent
 if TYPE_CHECKING:
     from gateway.config import Config, RouteConfig
     from gateway.pipeline import Exchange
+    from gateway.resilience.settings import CacheSettings
     from gateway.routing import RouteTable
 
 __all__ = ["Resilience"]
@@ -50,10 +58,12 @@ class Resilience:
         self._stores: dict[str, CacheStore] = {}
         self._caches: dict[int, ResponseCache] = {}
         self._fallbacks: dict[int, Fallback] = {}
+        self._flights: dict[str, asyncio.Event] = {}  # cache misses being fetched, by key
+        credentials = _credential_headers(config)
         for route in config.routes:
             if route.cache is not None:
-                store = self._store(route.cache.storage, route.cache.max_entries)
-                self._caches[id(route)] = ResponseCache(_route_tag(route), route.cache, store)
+                store = self._store(route.cache)
+                self._caches[id(route)] = ResponseCache(_route_tag(route), route.cache, store, credentials)
             if route.fallback is not None:
                 self._fallbacks[id(route)] = Fallback.build(route.fallback, routes)
         passive = {name for name, guard in self.guards.items() if guard.passive}
@@ -111,24 +121,69 @@ class Resilience:
         key = await cache.key(call)
         if key is None:
             return await self._send(x, translator, call)
-        if not skip_lookup:
-            entry = await cache.lookup(key)
-            if entry is not None:
-                age = max(0, int(time.time() - entry.stored_at))
-                ttl = max(0, int(cache.settings.ttl) - age)
-                x.response_headers += [("Cache-Status", f"{CACHE_NAME}; hit; ttl={ttl}"), ("Age", str(age))]
-                return entry.to_reply()
+        if skip_lookup:
+            return await self._miss(x, cache, translator, call, key, "request", store=not skip_store)
+        entry = await cache.lookup(key)
+        if entry is not None:
+            return _serve(x, entry, "hit", ttl=True)
+        flight = self._flights.get(key)
+        if flight is None:
+            return await self._lead(x, cache, translator, call, key)
+        await flight.wait()
+        entry = await cache.lookup(key)
+        if entry is not None:
+            return _serve(x, entry, "fwd=uri-miss; collapsed", ttl=False)
+        return await self._miss(x, cache, translator, call, key, "uri-miss")
+
+    async def _lead(self, x: Exchange, cache: ResponseCache, translator: Translator, call: Call, key: str) -> Reply:
+        """Fetch a miss while concurrent misses on ``key`` wait, however this call ends."""
+        flight = self._flights[key] = asyncio.Event()
+        try:
+            return await self._miss(x, cache, translator, call, key, "uri-miss")
+        finally:
+            del self._flights[key]
+            flight.set()
+
+    async def _miss(
+        self, x: Exchange, cache: ResponseCache, translator: Translator, call: Call, key: str, forward: str,
+        store: bool = True,
+    ) -> Reply:
+        """Send the call and store its reply, unless the fallback answered: a stand-in's
+        reply must not be served as the route's own once the upstream is back."""
         reply = await self._send(x, translator, call)
-        stored = not skip_store and await cache.store_reply(key, reply)
-        forward = "request" if skip_lookup else "uri-miss"
+        stored = store and not _fell_back(x) and await cache.store_reply(key, reply)
         x.response_headers.append(("Cache-Status", f"{CACHE_NAME}; fwd={forward}" + ("; stored" if stored else "")))
         return reply
 
-    def _store(self, uri: str, max_entries: int) -> CacheStore:
+    def _store(self, settings: CacheSettings) -> CacheStore:
+        """The route's store: its own ``memory://`` LRU (its own ``max_entries``), or the
+        ``redis://`` store every route naming that URI shares."""
+        uri = settings.storage
+        if uri.startswith("memory:"):
+            uri = f"{uri}#{len(self._stores)}"
         store = self._stores.get(uri)
         if store is None:
-            store = self._stores[uri] = open_store(uri, max_entries)
+            store = self._stores[uri] = open_store(settings.storage, settings.max_entries)
         return store
+
+
+def _serve(x: Exchange, entry: CachedReply, status: str, ttl: bool) -> Reply:
+    """The stored reply, with ``Cache-Status`` and ``Age``."""
+    now = time.time()
+    detail = f"{status}; ttl={int(entry.ttl_left(now))}" if ttl else status
+    x.response_headers += [("Cache-Status", f"{CACHE_NAME}; {detail}"), ("Age", str(int(entry.age(now))))]
+    return entry.to_reply()
+
+
+def _fell_back(x: Exchange) -> bool:
+    return any(name == FALLBACK_HEADER for name, _ in x.response_headers)
+
+
+def _credential_headers(config: Config) -> tuple[str, ...]:
+    """Request headers that identify the caller to an upstream they are forwarded to."""
+    keys = config.auth.api_keys
+    key_header = keys.header if keys is not None else "X-API-Key"
+    return ("authorization", key_header.lower(), *(h.lower() for h in IDENTITY_HEADERS))
 
 
 def _route_tag(route: RouteConfig) -> str:

@@ -30,6 +30,7 @@ def config(v2, v1, redis_url="memory://"):
                 },
             },
             "v1": {"type": "rest", "url": v1.url},
+            "v1_as_caller": {"type": "rest", "url": v1.url, "forward_auth": True},
             "slow": {"type": FAKE, "delay": 0.3,
                      "resilience": {"bulkhead": {"max_concurrent": 2, "max_wait": 0.05, "retry_after": 2}}},
         },
@@ -40,6 +41,9 @@ def config(v2, v1, redis_url="memory://"):
             {"prefix": "/slow", "upstream": "slow", "auth": "none"},
             {"prefix": "/cached", "upstream": "v1", "auth": "none", "cache": {"ttl": 0.3}},
             {"prefix": "/shared", "upstream": "v1", "auth": "none", "cache": {"ttl": 30, "storage": redis_url}},
+            {"prefix": "/mine", "upstream": "v1_as_caller", "auth": "none", "cache": {"ttl": 30}},
+            {"prefix": "/v2/cat", "upstream": "v2", "auth": "none", "cache": {"ttl": 30},
+             "fallback": {"route": "/v1/rx"}},
         ],
     }
 
@@ -155,3 +159,34 @@ async def test_a_redis_cache_is_shared_by_gateway_instances(upstreams, redis_ser
         second = await client.get(two + "/shared/drugs/9")
     assert v1.hits[("GET", "/drugs/9")] == 1
     assert second.content == first.content and second.headers["cache-status"].startswith("Rosetta; hit")
+
+
+async def test_concurrent_misses_on_one_key_make_one_upstream_call(gateway, upstreams):
+    _, v1 = upstreams
+    v1.delay = 0.2
+    responses = await asyncio.gather(*(gateway.get("/cached/drugs/7") for _ in range(30)))
+    assert v1.hits[("GET", "/drugs/7")] == 1
+    assert all(r.status_code == 200 and r.content == responses[0].content for r in responses)
+    statuses = sorted(r.headers["cache-status"] for r in responses)
+    assert statuses == ["Rosetta; fwd=uri-miss; collapsed"] * 29 + ["Rosetta; fwd=uri-miss; stored"]
+
+
+async def test_callers_with_different_forwarded_credentials_never_share_a_cached_reply(gateway, upstreams):
+    _, v1 = upstreams
+    alice = await gateway.get("/mine/profile", headers={"Authorization": "Bearer alice"})
+    bob = await gateway.get("/mine/profile", headers={"Authorization": "Bearer bob"})
+    nobody = await gateway.get("/mine/profile")
+    alice_again = await gateway.get("/mine/profile", headers={"Authorization": "Bearer alice"})
+    assert [r.json()["hit"] for r in (alice, bob, nobody)] == [1, 2, 3]
+    assert alice_again.json()["hit"] == 1 and alice_again.headers["cache-status"].startswith("Rosetta; hit")
+
+
+async def test_a_reply_from_the_fallback_is_not_cached_for_the_primary_route(gateway, upstreams):
+    v2, v1 = upstreams
+    v2.mode = "503"
+    degraded = await gateway.get("/v2/cat/drugs/8")
+    assert degraded.json()["from"] == "v1" and degraded.headers["rosetta-fallback"] == "route=/v1/rx"
+    assert degraded.headers["cache-status"] == "Rosetta; fwd=uri-miss"
+    v2.mode = "ok"
+    recovered = await gateway.get("/v2/cat/drugs/8")
+    assert recovered.json()["from"] == "v2" and "rosetta-fallback" not in recovered.headers

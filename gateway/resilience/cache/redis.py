@@ -68,14 +68,14 @@ class RedisStore:
 
 
 def _encode(entry: CachedReply) -> bytes:
-    head = [entry.status, entry.content_type, entry.headers, entry.stored_at]
+    head = [entry.status, entry.content_type, entry.headers, entry.stored_at, entry.ttl]
     return orjson.dumps(head) + b"\n" + entry.body
 
 
 def _decode(raw: bytes) -> CachedReply | None:
     head, _, body = raw.partition(b"\n")
     try:
-        status, content_type, headers, stored_at = orjson.loads(head)
-    except (orjson.JSONDecodeError, ValueError):
-        return None
-    return CachedReply(status, body, content_type, [tuple(h) for h in headers], stored_at)
+        status, content_type, headers, stored_at, ttl = orjson.loads(head)
+    except (orjson.JSONDecodeError, ValueError, TypeError):
+        return None  # not an entry of this format: a miss
+    return CachedReply(status, body, content_type, [tuple(h) for h in headers], stored_at, ttl)

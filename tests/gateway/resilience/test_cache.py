@@ -137,3 +137,53 @@ async def test_a_dead_redis_cache_is_a_miss_not_an_error():
     await store.put("k", CachedReply(200, b"", None), ttl=1)
     assert await store.get("k") is None
     await store.close()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Cache-Control", "no-cache")],
+        [("Cache-Control", "max-age=0")],
+        [("Cache-Control", "max-age=60, s-maxage=0")],
+        [("cache-control", "public, max-age=10"), ("Age", "10")],
+    ],
+)
+async def test_a_reply_the_upstream_marks_stale_or_to_revalidate_is_not_stored(headers):
+    cache = ResponseCache("/r", CacheSettings(ttl=30), open_store("memory://", 10))
+    assert not await cache.store_reply("k", Reply(json={}, headers=headers))
+    assert await cache.lookup("k") is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "fresh_for"),
+    [
+        ([("Cache-Control", "max-age=5")], 5),
+        ([("Cache-Control", "max-age=0, s-maxage=20")], 20),
+        ([("Cache-Control", "max-age=600")], 30),
+        ([("Cache-Control", "max-age=5"), ("Age", "2")], 5),
+        ([("Cache-Control", "max-age=bogus")], 30),
+        ([], 30),
+    ],
+)
+async def test_an_entry_is_fresh_for_the_route_ttl_or_the_upstream_lifetime_whichever_is_shorter(headers, fresh_for):
+    cache = ResponseCache("/r", CacheSettings(ttl=30), open_store("memory://", 10))
+    assert await cache.store_reply("k", Reply(json={}, headers=headers))
+    entry = await cache.lookup("k")
+    assert entry.ttl == fresh_for
+
+
+async def test_the_age_of_a_cached_reply_counts_the_age_it_had_upstream_and_is_sent_once():
+    cache = ResponseCache("/r", CacheSettings(ttl=30), open_store("memory://", 10))
+    assert await cache.store_reply("k", Reply(json={}, headers=[("Age", "7"), ("ETag", '"1"')]))
+    entry = await cache.lookup("k")
+    assert 7 <= entry.age() < 8 and 22 < entry.ttl_left() <= 23
+    assert entry.to_reply().headers == [("ETag", '"1"')]
+
+
+def test_the_key_separates_callers_by_the_credentials_forwarded_to_the_upstream():
+    def key(*headers):
+        return cache_key("/v1/rx", make_call(OP, method="GET", headers=headers), None, ("authorization",))
+
+    alice, bob = key(("Authorization", "Bearer alice")), key(("authorization", "Bearer bob"))
+    assert len({alice, bob, key()}) == 3
+    assert key(("Authorization", "Bearer alice"), ("X-Trace", "1")) == alice

@@ -41,3 +41,19 @@ async def test_a_post_to_an_operation_not_listed_is_never_cached(gateway):
 async def test_a_malformed_body_is_not_cached_and_gets_its_400(gateway):
     response = await gateway.post("/ops/Echo", content=b"{nope")
     assert response.status_code == 400 and "cache-status" not in response.headers
+
+
+async def test_each_route_keeps_its_own_memory_cache_bound():
+    config = {
+        "upstreams": {"fake": {"type": FAKE}},
+        "routes": [
+            {"prefix": "/small", "upstream": "fake", "auth": "none", "cache": {"ttl": 30, "max_entries": 1}},
+            {"prefix": "/large", "upstream": "fake", "auth": "none", "cache": {"ttl": 30}},
+        ],
+    }
+    async with serve_gateway(config) as url, httpx.AsyncClient(base_url=url) as client:
+        await client.get("/large/status/200")
+        for n in (1, 2):
+            await client.get(f"/small/status/200?n={n}")
+        again = await client.get("/large/status/200")
+    assert again.headers["cache-status"].startswith("Rosetta; hit")
