@@ -7,12 +7,18 @@
     half-open ──(every probe succeeded)──▶ closed
     half-open ──(a probe failed)──▶ open again
 
+Every change of state starts a new *period*. An outcome counts only in the
+period its call was let through in: a slow call admitted while closed that
+ends during half-open is not taken for a probe, and cannot close the breaker
+while the real probe is still out.
+
 Usage::
 
     breaker = CircuitBreaker(BreakerSettings(failures=3, open_for=10))
     if not breaker.allow():          # open: fail fast
         ...
-    breaker.record(success=True)     # after each allowed call
+    period = breaker.period          # taken right after allow()
+    breaker.record(success=True, period=period)  # after each allowed call
 """
 
 from __future__ import annotations
@@ -45,6 +51,12 @@ class CircuitBreaker:
         self._outcomes: deque[bool] = deque(maxlen=settings.window)  # True = failure
         self._probes = 0  # probes let through in this half-open period
         self._probe_successes = 0
+        self._period = 0  # bumped on every change of state
+
+    @property
+    def period(self) -> int:
+        """The current period: read it right after :meth:`allow` and hand it back with the outcome."""
+        return self._period
 
     @property
     def state(self) -> BreakerState:
@@ -67,15 +79,20 @@ class CircuitBreaker:
             return True
         return False
 
-    def record(self, success: bool) -> None:
-        """The outcome of a call :meth:`allow` let through."""
+    def record(self, success: bool, period: int | None = None) -> None:
+        """The outcome of a call :meth:`allow` let through in ``period`` (default: the current one);
+        an outcome from an earlier period is ignored."""
+        if period is not None and period != self._period:
+            return
         if self._state is BreakerState.HALF_OPEN:
             self._record_probe(success)
         elif self._state is BreakerState.CLOSED:
             self._record_closed(success)
 
-    def abandon(self) -> None:
-        """A call :meth:`allow` let through was not made or has no verdict: free its probe."""
+    def abandon(self, period: int | None = None) -> None:
+        """A call :meth:`allow` let through in ``period`` was not made or has no verdict: free its probe."""
+        if period is not None and period != self._period:
+            return
         if self._state is BreakerState.HALF_OPEN and self._probes > self._probe_successes:
             self._probes -= 1
 
@@ -104,12 +121,15 @@ class CircuitBreaker:
     def _open(self) -> None:
         self._state = BreakerState.OPEN
         self._opened_at = self._clock()
+        self._period += 1
 
     def _half_open(self) -> None:
         self._state = BreakerState.HALF_OPEN
         self._probes = self._probe_successes = 0
+        self._period += 1
 
     def _close(self) -> None:
         self._state = BreakerState.CLOSED
+        self._period += 1
         self._streak = 0
         self._outcomes.clear()

@@ -81,12 +81,13 @@ class UpstreamGuard:
         breaker = self.breaker
         if breaker is not None and not breaker.allow():
             return self._open_error(breaker)
+        period = breaker.period if breaker is not None else 0
         try:
             await self._enter()
         except BaseException as exc:
             # Refused, or cancelled while waiting for a slot: a probe must not stay taken.
             if breaker is not None:
-                breaker.abandon()
+                breaker.abandon(period)
             if isinstance(exc, Overloaded):
                 return exc
             raise
@@ -96,10 +97,10 @@ class UpstreamGuard:
         except BaseException:
             release()
             if breaker is not None:
-                self._interrupted(breaker, call)
+                self._interrupted(breaker, call, period)
             raise
         if breaker is not None:
-            self._record(breaker, outcome)
+            self._record(breaker, outcome, period)
         return _release_when_done(outcome, release)
 
     async def _enter(self) -> None:
@@ -120,13 +121,13 @@ class UpstreamGuard:
                 raise  # the pipeline's own deadline: not ours to handle
             return GatewayTimeout(f"upstream '{self.upstream}' did not answer one try within {limit:g} s")
 
-    def _record(self, breaker: CircuitBreaker, outcome: Reply | GatewayError) -> None:
+    def _record(self, breaker: CircuitBreaker, outcome: Reply | GatewayError, period: int) -> None:
         before = breaker.state
         if isinstance(outcome, Reply):
             failed = outcome.status in breaker.settings.failure_statuses
         else:
             failed = isinstance(outcome, UpstreamError)
-        breaker.record(success=not failed)
+        breaker.record(success=not failed, period=period)
         after = breaker.state
         if after is not before and after is BreakerState.OPEN:
             log.warning("circuit breaker of upstream '%s' opened: calls fail fast for %g s",
@@ -134,12 +135,12 @@ class UpstreamGuard:
         elif after is not before and after is BreakerState.CLOSED:
             log.info("circuit breaker of upstream '%s' closed: the upstream answers again", self.upstream)
 
-    def _interrupted(self, breaker: CircuitBreaker, call: Call) -> None:
+    def _interrupted(self, breaker: CircuitBreaker, call: Call, period: int) -> None:
         """A try cut short: by the pipeline's deadline (a failure) or anything else (no verdict)."""
         if call.deadline is not None and asyncio.get_running_loop().time() >= call.deadline:
-            self._record(breaker, GatewayTimeout("deadline passed"))
+            self._record(breaker, GatewayTimeout("deadline passed"), period)
         else:
-            breaker.abandon()
+            breaker.abandon(period)
 
     def _open_error(self, breaker: CircuitBreaker) -> CircuitOpen:
         wait = max(1, int(breaker.retry_after() + 0.999))

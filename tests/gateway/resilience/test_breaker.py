@@ -123,3 +123,31 @@ def test_closing_forgets_old_failures():
 def test_a_breaker_needs_some_trigger():
     with pytest.raises(ValueError, match="needs 'failures', 'error_rate' or both"):
         BreakerSettings(failures=None)
+
+
+def test_a_slow_call_from_before_the_breaker_opened_is_not_taken_for_a_probe():
+    b, clock = breaker(failures=1, open_for=5)
+    assert b.allow()
+    slow = b.period  # a call admitted while closed, still out
+    fail(b)
+    clock.now += 5
+    assert b.allow()  # the real probe, still out too
+    b.record(success=True, period=slow)
+    assert b.state is BreakerState.HALF_OPEN
+    b.abandon(period=slow)
+    assert not b.allow()  # the probe's place stays taken
+    b.record(success=True, period=b.period)
+    assert b.state is BreakerState.CLOSED
+
+
+def test_a_late_failure_from_an_earlier_closed_period_does_not_count_in_the_next():
+    b, clock = breaker(failures=2, open_for=1)
+    assert b.allow()
+    slow = b.period
+    fail(b, 2)
+    clock.now += 1
+    assert b.allow()
+    b.record(success=True, period=b.period)  # closed again
+    b.record(success=False, period=slow)
+    fail(b)
+    assert b.state is BreakerState.CLOSED  # one failure of this period, not two
