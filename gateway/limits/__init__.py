@@ -26,7 +26,7 @@ import math
 import time
 from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from gateway.errors import ServiceUnavailable, TooManyRequests
 from gateway.limits.metrics import LimitsMetrics
@@ -174,8 +174,11 @@ def _too_many(policy: Policy, counts: Sequence[Counts]) -> TooManyRequests:
 
 
 def _safe(uri: str) -> str:
-    """``uri`` without its credentials, for log lines."""
+    """``uri`` without its credentials (in the authority, or a ``password`` query parameter), for log lines."""
     parts = urlsplit(uri)
-    if "@" not in parts.netloc:
-        return uri
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2])
+    if "password" in parts.query:
+        query = [(k, "***" if "password" in k else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        parts = parts._replace(query="&".join(f"{k}={v}" for k, v in query))
+    return urlunsplit(parts)

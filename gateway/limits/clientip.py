@@ -11,6 +11,12 @@ pass on as the caller wrote it. Example::
     trusted = (ip_network("10.0.0.0/8"),)
     client_ip("10.0.0.5", [("X-Forwarded-For", "6.6.6.6, 203.0.113.9")], trusted)
     # '203.0.113.9'  (6.6.6.6 was written by the caller itself)
+
+An address is compared and counted as what it is, not as it is written: an
+IPv4-mapped IPv6 address (``::ffff:10.0.0.5``, how a gateway listening on
+``::`` sees IPv4 peers) is its IPv4 address. An IPv6 client is counted by
+its network (:func:`bucket`): one host usually holds a whole /64 and may send
+from any address in it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from collections.abc import Iterable, Sequence
 
 from gateway.limits.settings import Network
 
-__all__ = ["client_ip", "forwarded_for"]
+__all__ = ["bucket", "client_ip", "forwarded_for"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -71,9 +77,32 @@ def _bare(token: str) -> str:
     return token
 
 
-def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
+def bucket(address: str, ipv6_prefix: int) -> str:
+    """What client ``address`` is counted as: an IPv4 address, an IPv6 ``/ipv6_prefix`` network,
+    or, for what is no address (an obfuscated ``Forwarded`` identifier), the text itself.
+
+    >>> bucket("::ffff:203.0.113.9", 64), bucket("2001:db8:1:2:3:4:5:6", 64)
+    ('203.0.113.9', '2001:db8:1:2::/64')
+    """
+    ip = _address(address)
+    if ip is None:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    return str(ipaddress.IPv6Network((ip, ipv6_prefix), strict=False))
+
+
+def _address(text: str) -> IPAddress | None:
+    """The address ``text`` names (an IPv4-mapped IPv6 address as IPv4); ``None`` if it names none."""
     try:
-        ip: IPAddress = ipaddress.ip_address(address)
+        ip: IPAddress = ipaddress.ip_address(text)
     except ValueError:
-        return False
-    return any(ip.version == net.version and ip in net for net in trusted)
+        return None
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
+    ip = _address(address)
+    return ip is not None and any(ip.version == net.version and ip in net for net in trusted)

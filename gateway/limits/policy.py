@@ -10,7 +10,8 @@ quota      the consumer's plan ``quota``               consumer, across all rout
 =========  ==========================================  =================================
 
 The caller is the authenticated consumer, or the client IP for anonymous
-calls. A consumer's ``settings`` (filled in by auth) may name a ``plan`` or
+calls (an IPv6 client by its network, see :func:`~gateway.limits.clientip.bucket`).
+A consumer's ``settings`` (filled in by auth) may name a ``plan`` or
 give its own ``rate_limit`` / ``quota``, which win over the plan's.
 """
 
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gateway.errors import GatewayError
-from gateway.limits.clientip import client_ip
+from gateway.limits.clientip import bucket, client_ip
 from gateway.limits.rules import parse_rules, policy_header
 from gateway.limits.settings import LimitsSettings, PlanSettings
 from gateway.limits.window import Rule
@@ -86,7 +87,8 @@ class PolicyBook:
         Resolved policies are cached per route and caller (the cache is
         dropped whole when it fills, so a flood of new callers cannot grow it).
         """
-        anonymous = consumer is ANONYMOUS or consumer.id == ANONYMOUS.id
+        # Only a caller no auth method named is anonymous: a token may name its subject "anonymous".
+        anonymous = consumer is ANONYMOUS or (consumer.id == ANONYMOUS.id and consumer.method == ANONYMOUS.method)
         if anonymous:
             caller = client_ip(peer, headers.items(), self._trusted, self._client_header) if self._trusted else peer
             cache_key: tuple[Any, ...] = (id(route), caller)
@@ -106,7 +108,7 @@ class PolicyBook:
         if anonymous:
             if not part.rules:
                 return _UNLIMITED
-            base = self._prefix + "ip:" + caller + ":"
+            base = self._prefix + "ip:" + bucket(caller, self.settings.ipv6_prefix) + ":"
             return _policy(part.rules, tuple(base + s for s in part.suffixes), route.cost, part.header)
         extra = self._consumer(consumer)
         if not (part.rules or extra.rules):

@@ -8,6 +8,7 @@
       global: "100/second"                    # every caller, across all routes
       trusted_proxies: ["10.0.0.0/8"]         # may set the client IP by X-Forwarded-For
       client_ip_header: x-forwarded-for       # or forwarded (RFC 7239): the one the proxies write
+      ipv6_prefix: 64                         # IPv6 callers are counted per /64 network
       default_plan: bronze                    # for authenticated consumers naming no plan
       plans:
         bronze: {rate_limit: "10/second", quota: "10000/day"}
@@ -20,6 +21,7 @@ where unit is second, minute, hour, day, month (30 days) or year (360 days).
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
@@ -104,6 +106,13 @@ class LimitsSettings(BaseModel):
         description="The header trusted proxies write the client into: X-Forwarded-For (nginx, HAProxy, "
         "cloud load balancers) or Forwarded (RFC 7239). Only that one is read; the other is the caller's.",
     )
+    ipv6_prefix: int = Field(
+        64,
+        ge=32,
+        le=128,
+        description="Anonymous IPv6 callers are counted per /N network (one host usually holds a whole /64 "
+        "and may send from any address in it); 128 counts each address.",
+    )
     plans: Mapping[str, PlanSettings] = Field(default_factory=dict, description="Consumer plans by name.")
     default_plan: str | None = Field(
         None, description="Plan of authenticated consumers whose settings name none."
@@ -141,7 +150,7 @@ def config_errors(config: Config) -> list[str]:
     errors = []
     if limits.default_plan is not None and limits.default_plan not in limits.plans:
         errors.append(f"limits.default_plan: no plan named '{limits.default_plan}' under limits.plans")
-    errors += _consumer_errors(config)
+    errors += _consumer_errors(config) + _cost_errors(config)
     route_limits = any(route.rate_limit for route in config.routes)
     if config.server.workers > 1 and not limits.shared and limits.limits_anything(route_limits):
         errors.append(workers_message(config.server.workers))
@@ -163,6 +172,41 @@ def _consumer_errors(config: Config) -> list[str]:
             except ValueError as exc:
                 errors.append(f"{where}.{key}: {exc}")
     return errors
+
+
+def _cost_errors(config: Config) -> list[str]:
+    """Routes whose ``cost`` exceeds a limit their calls are subject to: refused for ever, each call
+    would be told to retry later."""
+    limits, errors = config.limits, []
+    for i, route in enumerate(config.routes):
+        rates = [(f"routes[{i}].rate_limit", route.rate_limit), ("limits.global", limits.global_limit)]
+        if route.auth != "none":  # consumers call it: their plans and own rates apply too
+            rates += _consumer_rates(config)
+        errors += [
+            f"routes[{i}].cost: a call costs {route.cost}, more than {where} '{rate}' allows: "
+            "no call could ever pass"
+            for where, rate in rates
+            if route.cost > _least_amount(rate)
+        ]
+    return errors
+
+
+def _least_amount(rate: str | None) -> float:
+    """The smallest amount in ``rate``; infinite when unset or malformed (reported on its own)."""
+    try:
+        return min((item.amount for item in parse_many(rate)), default=math.inf) if rate else math.inf
+    except ValueError:
+        return math.inf
+
+
+def _consumer_rates(config: Config) -> list[tuple[str, str | None]]:
+    """Every plan's and consumer's own rate strings, with their paths."""
+    rates: list[tuple[str, str | None]] = []
+    for name, plan in config.limits.plans.items():
+        rates += [(f"limits.plans.{name}.rate_limit", plan.rate_limit), (f"limits.plans.{name}.quota", plan.quota)]
+    for i, consumer in enumerate(config.auth.all_consumers()):
+        rates += [(f"auth.consumers[{i}].rate_limit", consumer.rate_limit), (f"auth.consumers[{i}].quota", consumer.quota)]
+    return rates
 
 
 def workers_message(workers: int) -> str:

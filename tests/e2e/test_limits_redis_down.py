@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import time
+import uuid
 from contextlib import asynccontextmanager
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 
 from gateway.app import create_app, start_server
 from gateway.config import build_config
+from tests.e2e.log_capture import remember
 from tests.redis_proc import RedisProcess
 
 FAKE = "gateway.testing:FakeTranslator"
@@ -122,3 +124,26 @@ async def test_a_frozen_redis_delays_calls_by_about_one_storage_timeout(redis, l
             assert limiter.metrics.storage_errors == failed  # within storage_recheck it is not asked
         finally:
             redis.resume()
+
+
+async def test_a_redis_restarted_while_the_gateway_was_idle_refuses_no_call(redis, log_lines):
+    async with gateway(redis.url(), "deny", log_lines) as (client, limiter):
+        assert (await client.post("/v1/rx/Echo", json={})).status_code == 200
+        redis.stop()
+        back = redis.restart()
+        try:
+            response = await client.post("/v1/rx/Echo", json={})
+            assert response.status_code == 200 and "ratelimit" in response.headers
+            assert limiter.metrics.storage_errors == 0
+        finally:
+            back.stop()
+    assert not any("rate-limit storage" in line for line in log_lines[0])
+
+
+async def test_the_outage_log_line_shows_no_password_of_the_storage_uri(log_lines):
+    secret = remember("limits-pass-" + uuid.uuid4().hex)
+    async with gateway(f"redis://127.0.0.1:1/0?db=0&password={secret}", "allow", log_lines) as (client, _):
+        assert (await client.post("/v1/rx/Echo", json={})).status_code == 200
+    failures = [line for line in log_lines[0] if "rate-limit storage" in line]
+    assert failures and all(secret not in line for line in failures)
+    assert "redis://127.0.0.1:1/0?db=0&password=*** failed" in failures[0]

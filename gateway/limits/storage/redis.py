@@ -50,6 +50,9 @@ ERROR_TABLE: tuple[tuple[type[BaseException], str], ...] = (
 #: Every exception class of :data:`ERROR_TABLE`, for ``except`` clauses.
 FOREIGN_ERRORS = tuple(row[0] for row in ERROR_TABLE)
 
+#: How a connection Redis has closed fails (a timeout is no sign of that, and is never resent).
+_CLOSED = (rx.ConnectionError, ConnectionResetError, BrokenPipeError)
+
 _Pending = tuple[Sequence[str], list[Any], "asyncio.Future[list[Any]]"]
 _Command = tuple[Sequence[str], list[Any]]
 
@@ -81,6 +84,10 @@ class RedisStorage:
             "socket_connect_timeout": self.timeout,
             "retry": Retry(NoBackoff(), 0),
             "decode_responses": False,
+            # A key holds what callers sent (a token's subject, a forwarded address), which may
+            # be no valid Unicode (a lone surrogate): it must be counted, not fail as an outage.
+            # Keys stay distinct: surrogatepass encodes every string differently.
+            "encoding_errors": "surrogatepass",
             # CLIENT LIST then shows which gateway process holds which connection.
             "client_name": f"rosetta-limits-{os.getpid()}",
         }
@@ -178,7 +185,9 @@ class RedisStorage:
         """One EVALSHA per decision, written at once on this storage's own connection.
 
         redis-py's pipeline object costs more than the scripts here; an error
-        reply is returned in its place, not raised.
+        reply is returned in its place, not raised. A connection Redis closed
+        while it was idle (its ``timeout`` setting, a restart) is found closed
+        before any reply: the commands are sent once more on a new connection.
         """
         if self._conn is None:
             self._conn = await self.client.connection_pool.get_connection()
@@ -187,13 +196,29 @@ class RedisStorage:
             # would cost several µs per decision on top.
             self._conn.socket_timeout = None
         conn = self._conn
+        reused = conn.is_connected
+        packed = conn.pack_commands([("EVALSHA", self._sha, len(k), *k, *a) for k, a in commands])
+        replies: list[Any] = []
         try:
-            packed = conn.pack_commands([("EVALSHA", self._sha, len(k), *k, *a) for k, a in commands])
-            await conn.send_packed_command(packed, check_health=False)
-            return [await _reply(conn) for _ in commands]
-        except BaseException:
-            await conn.disconnect()  # replies may be left unread; it reconnects on next use
-            raise
+            await _exchange(conn, packed, len(commands), replies)
+        except _CLOSED:
+            if replies or not reused:
+                raise
+            # Nothing came back on a connection opened earlier: Redis had closed it, idle,
+            # before reading the commands (a crash in between loses its counters anyway).
+            await _exchange(conn, packed, len(commands), replies)
+        return replies
+
+
+async def _exchange(conn: Any, packed: list[bytes], count: int, replies: list[Any]) -> None:
+    """Send ``packed`` on ``conn`` and append its ``count`` replies to ``replies`` as they come."""
+    try:
+        await conn.send_packed_command(packed, check_health=False)
+        for _ in range(count):
+            replies.append(await _reply(conn))
+    except BaseException:
+        await conn.disconnect()  # replies may be left unread; it reconnects on next use
+        raise
 
 
 async def _reply(conn: Any) -> Any:

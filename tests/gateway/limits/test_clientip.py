@@ -2,7 +2,7 @@
 
 from ipaddress import ip_network
 
-from gateway.limits.clientip import client_ip, forwarded_for
+from gateway.limits.clientip import bucket, client_ip, forwarded_for
 
 PROXIES = (ip_network("10.0.0.0/8"), ip_network("::1/128"))
 
@@ -56,3 +56,24 @@ def test_when_every_hop_is_a_trusted_proxy_the_leftmost_is_the_client():
 
 def test_a_trusted_proxy_without_forwarding_headers_is_itself_the_client():
     assert client_ip("10.0.0.5", [], PROXIES) == "10.0.0.5"
+
+
+def test_a_proxy_seen_as_an_ipv4_mapped_ipv6_peer_is_the_trusted_ipv4_proxy():
+    # A gateway listening on "::" sees IPv4 peers as ::ffff:a.b.c.d.
+    assert client_ip("::ffff:10.0.0.5", [("X-Forwarded-For", "203.0.113.9")], PROXIES) == "203.0.113.9"
+    hops = [("X-Forwarded-For", "203.0.113.9, ::ffff:10.0.0.7")]
+    assert client_ip("10.0.0.5", hops, PROXIES) == "203.0.113.9"
+
+
+def test_an_ipv4_client_is_counted_alike_whether_seen_plain_or_ipv4_mapped():
+    assert bucket("::ffff:203.0.113.9", 64) == bucket("203.0.113.9", 64) == "203.0.113.9"
+
+
+def test_an_ipv6_client_is_counted_by_its_network_not_each_address_in_it():
+    assert bucket("2001:db8:1:2::1", 64) == bucket("2001:DB8:1:2:aaaa:bbbb:cccc:dddd", 64) == "2001:db8:1:2::/64"
+    assert bucket("2001:db8:1:3::1", 64) != bucket("2001:db8:1:2::1", 64)
+    assert bucket("2001:db8::1", 128) != bucket("2001:db8::2", 128)
+
+
+def test_a_client_that_is_no_address_is_counted_by_what_the_proxy_wrote():
+    assert bucket("_hidden", 64) == "_hidden" and bucket("unknown", 64) == "unknown"

@@ -2,11 +2,17 @@
 
 import asyncio
 import hashlib
+import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 
+from gateway.app import create_app, start_server
+from gateway.auth.demo import demo_secret, demo_token
+from gateway.config import build_config
 from gateway.testing import serve_gateway
+from tests.e2e.log_capture import remember
 
 FAKE = "gateway.testing:FakeTranslator"
 GOLD_KEY, FREE_KEY = "gold-key-0123456789", "free-key-0123456789"
@@ -118,7 +124,9 @@ async def test_anonymous_callers_share_nothing_with_consumers(gateway):
 
 
 async def test_a_global_limit_counts_each_caller_across_every_route():
-    async with serve_gateway(config(**{"global": "3/minute"})) as url, httpx.AsyncClient(base_url=url) as client:
+    settings = config(**{"global": "3/minute"})
+    settings["routes"] = [r for r in settings["routes"] if r.get("cost", 1) <= 3]  # /heavy could never pass
+    async with serve_gateway(settings) as url, httpx.AsyncClient(base_url=url) as client:
         codes = [(await client.post(p, json={})).status_code for p in ("/open/Echo", "/v1/rx/Echo", "/open/Echo", "/v2/rx/Echo")]
     assert codes == [200, 200, 200, 429]
 
@@ -159,3 +167,62 @@ async def test_without_trusted_proxies_forwarding_headers_do_not_split_buckets()
             for i in range(6)
         ]
     assert [r.status_code for r in responses] == [200] * 5 + [429]
+
+
+async def test_a_gateway_listening_on_ipv6_still_trusts_its_ipv4_proxy():
+    # A dual-stack socket sees the IPv4 proxy as ::ffff:127.0.0.1; each client keeps its own bucket.
+    app = create_app(build_config(config(trusted_proxies=["127.0.0.1/32"]), Path.cwd()))
+    running = await start_server(app, host="::ffff:127.0.0.1")
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.port}") as client:
+            responses = [
+                await client.post("/v1/rx/Echo", json={}, headers={"X-Forwarded-For": f"203.0.113.{i}"})
+                for i in range(8)
+            ]
+    finally:
+        await running.stop()
+    assert [r.status_code for r in responses] == [200] * 8
+
+
+async def test_an_ipv6_caller_cannot_escape_its_bucket_by_changing_address_within_its_network():
+    settings = config(trusted_proxies=["127.0.0.1/32"])
+    async with serve_gateway(settings) as url, httpx.AsyncClient(base_url=url) as client:
+        own = [
+            await client.post("/v1/rx/Echo", json={}, headers={"X-Forwarded-For": f"2001:db8:7:7::{i:x}"})
+            for i in range(1, 7)
+        ]
+        neighbour = await client.post("/v1/rx/Echo", json={}, headers={"X-Forwarded-For": "2001:db8:7:8::1"})
+    assert [r.status_code for r in own] == [200] * 5 + [429]
+    assert neighbour.status_code == 200
+
+
+SECRET = remember(demo_secret())
+
+
+def with_jwt_route(settings):
+    """``settings`` with an HS256 issuer and a route ``/jwt`` taking its tokens."""
+    issuer = {"issuer": "rosetta-demo", "audience": "rosetta", "secret": SECRET, "algorithms": ["HS256"]}
+    settings["auth"]["jwt"] = {"issuers": [issuer]}
+    settings["routes"].append({"prefix": "/jwt", "upstream": "fake", "auth": "jwt"})
+
+
+async def test_a_token_whose_subject_is_anonymous_is_still_held_to_its_plan():
+    settings = config(default_plan="free")
+    with_jwt_route(settings)
+    token = {"Authorization": "Bearer " + demo_token(SECRET, subject="anonymous")}
+    async with serve_gateway(settings) as url, httpx.AsyncClient(base_url=url) as client:
+        responses = [await client.post("/jwt/Echo", json={}, headers=token) for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    assert responses[0].headers["ratelimit-policy"] == '"plan-60s";q=2;w=60, "quota-86400s";q=3;w=86400'
+
+
+async def test_a_token_subject_that_is_not_valid_unicode_is_counted_in_redis_like_any_other(redis_server):
+    settings = config(default_plan="free", storage=redis_server.url(), on_storage_error="deny", key_prefix=uuid.uuid4().hex)
+    with_jwt_route(settings)
+    settings["server"] = {"access_log": False}  # off: how the access log writes such an id is not under test here
+    odd = {"Authorization": "Bearer " + demo_token(SECRET, subject="odd-\ud800-" + uuid.uuid4().hex)}
+    async with serve_gateway(settings) as url, httpx.AsyncClient(base_url=url) as client:
+        responses = [await client.get("/jwt/status/204", headers=odd) for _ in range(3)]
+        other = await client.post("/v1/rx/Echo", json={})
+    assert [r.status_code for r in responses] == [204, 204, 429]
+    assert other.status_code == 200  # the limiter never took the odd key for a storage outage

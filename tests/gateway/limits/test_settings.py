@@ -111,3 +111,31 @@ def test_the_command_line_worker_count_is_checked_too(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "error: limits.storage: memory:// keeps counters inside each process" in err
     assert "server.workers = 3" in err
+
+
+def test_a_route_cost_no_limit_over_it_could_ever_admit_is_refused():
+    errors = errors_of(
+        {
+            "limits": {"global": "100/second;50/minute", "plans": {"free": {"rate_limit": "3/minute"}}},
+            "auth": {"consumers": [{"id": "acme", "quota": "100/day;4/second"}]},
+            "upstreams": UPSTREAMS,
+            "routes": [route(rate_limit="10/minute", cost=60), {"prefix": "/k", "upstream": "fake", "cost": 5}],
+        }
+    )
+    assert errors == [
+        "routes[0].cost: a call costs 60, more than routes[0].rate_limit '10/minute' allows: no call could ever pass",
+        "routes[0].cost: a call costs 60, more than limits.global '100/second;50/minute' allows: "
+        "no call could ever pass",
+        "routes[1].cost: a call costs 5, more than limits.plans.free.rate_limit '3/minute' allows: "
+        "no call could ever pass",
+        "routes[1].cost: a call costs 5, more than auth.consumers[0].quota '100/day;4/second' allows: "
+        "no call could ever pass",
+    ]
+
+
+def test_a_route_cost_within_every_limit_loads():
+    build_config(
+        {"limits": {"plans": {"free": {"rate_limit": "3/minute"}}}, "upstreams": UPSTREAMS,
+         "routes": [route(rate_limit="10/minute", cost=10), route(prefix="/z", cost=0), route(prefix="/o", cost=50)]},
+        Path("."),
+    )

@@ -72,6 +72,14 @@ async def test_keys_are_counted_apart(storage):
     assert not (await storage.hit([a], [MINUTE], 1))[0]
 
 
+async def test_keys_that_are_not_valid_unicode_are_counted_apart(storage):
+    # Callers write key parts (a token's subject); the server decodes stray bytes to lone surrogates.
+    odd, odder = fresh("\udcff"), fresh("\ud800")
+    assert (await storage.hit([odd], [Rule("r-60s", 1, 60)], 1))[0]
+    assert (await storage.hit([odder], [Rule("r-60s", 1, 60)], 1))[0]
+    assert not (await storage.hit([odd], [Rule("r-60s", 1, 60)], 1))[0]
+
+
 async def test_memory_counters_roll_over_with_the_clock():
     now = [60 * 16_667 + 20.0]  # 20 s into a minute window
     store = MemoryStorage(clock=lambda: now[0])
@@ -140,6 +148,20 @@ async def test_redis_loads_the_script_again_after_a_flush(redis_server):
     redis_server.command("SCRIPT", "FLUSH")
     assert (await store.hit([fresh()], [MINUTE], 1))[0]
     await store.close()
+
+
+async def test_redis_closing_an_idle_connection_costs_no_decision(redis_server):
+    # As Redis's `timeout` setting or a restart does: the next decision reconnects and is made.
+    store = open_storage(redis_server.url(), timeout=1.0)
+    await store.start()
+    key = fresh()
+    try:
+        assert (await store.hit([key], [MINUTE], 1))[0]
+        assert redis_server.command("CLIENT", "KILL", "TYPE", "normal") != b":0\r\n"
+        admitted, counts = await store.hit([key], [MINUTE], 1)
+        assert admitted and counts[0].current == 2  # counted once
+    finally:
+        await store.close()
 
 
 def test_the_redis_error_table_covers_every_redis_exception():
