@@ -163,7 +163,7 @@ class Resilience:
             uri = f"{uri}#{len(self._stores)}"
         store = self._stores.get(uri)
         if store is None:
-            store = self._stores[uri] = open_store(settings.storage, settings.max_entries)
+            store = self._stores[uri] = open_store(settings.storage, settings.max_entries, settings.max_bytes)
         return store
 
 

@@ -128,6 +128,11 @@ class CacheSettings(BaseModel):
         (), description="Operations (e.g. SOAP/gRPC reads) cached although called with POST."
     )
     max_entries: int = Field(10_000, ge=1, description="Entries kept in memory:// (oldest dropped).")
+    max_bytes: int = Field(
+        64 * 1024 * 1024, ge=1,
+        description="Bytes of replies (bodies, headers, keys) kept in memory:// per route and worker "
+        "(least recently used dropped first).",
+    )
     max_body_bytes: int = Field(1_048_576, ge=0, description="Larger replies are not cached.")
 
     @field_validator("storage")

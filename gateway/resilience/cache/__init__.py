@@ -79,12 +79,12 @@ class CacheStore(Protocol):
     async def close(self) -> None: ...
 
 
-def open_store(uri: str, max_entries: int) -> CacheStore:
-    """The store for ``uri``."""
+def open_store(uri: str, max_entries: int, max_bytes: int | None = None) -> CacheStore:
+    """The store for ``uri`` (the bounds apply to ``memory://``)."""
     if uri.startswith("memory:"):
         from gateway.resilience.cache.memory import MemoryStore
 
-        return MemoryStore(max_entries)
+        return MemoryStore(max_entries, max_bytes)
     from gateway.resilience.cache.redis import RedisStore
 
     return RedisStore(uri)

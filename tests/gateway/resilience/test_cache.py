@@ -13,6 +13,7 @@ from gateway.resilience.cache import (
     client_bypasses,
     open_store,
 )
+from gateway.resilience.cache.memory import MemoryStore
 from gateway.resilience.settings import CacheSettings
 from gateway.testing import make_call
 
@@ -187,3 +188,24 @@ def test_the_key_separates_callers_by_the_credentials_forwarded_to_the_upstream(
     alice, bob = key(("Authorization", "Bearer alice")), key(("authorization", "Bearer bob"))
     assert len({alice, bob, key()}) == 3
     assert key(("Authorization", "Bearer alice"), ("X-Trace", "1")) == alice
+
+
+async def test_the_memory_store_keeps_at_most_max_bytes_dropping_the_least_recently_used():
+    store = MemoryStore(max_entries=100, max_bytes=1_000)
+    body = b"x" * 300
+    for key in ("a", "b", "c"):
+        await store.put(key, CachedReply(200, body, None, []), ttl=10)
+    assert len(store) == 3 and store.size == 903
+    await store.get("a")  # now the most recently used
+    await store.put("d", CachedReply(200, body, None, []), ttl=10)
+    assert await store.get("b") is None and await store.get("a") is not None
+    assert store.size <= 1_000
+
+
+async def test_the_memory_store_does_not_keep_a_reply_larger_than_max_bytes_and_counts_replacements_once():
+    store = MemoryStore(max_entries=100, max_bytes=1_000)
+    await store.put("big", CachedReply(200, b"x" * 1_001, None, []), ttl=10)
+    assert await store.get("big") is None and store.size == 0
+    for _ in range(5):
+        await store.put("k", CachedReply(200, b"x" * 100, None, [("A", "1")]), ttl=10)
+    assert len(store) == 1 and store.size == 1 + 100 + 2
