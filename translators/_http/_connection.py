@@ -130,6 +130,9 @@ class Connection(asyncio.Protocol):
         resp._got_bytes = True
         try:
             self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:  # a 101: Rosetta never asks to switch protocols
+            self._broken(resp, "the server switched protocols unasked")
+            return
         except httptools.HttpParserError as exc:
             if isinstance(exc.__context__, _StopParsing):
                 self._end_head_only(data)
@@ -197,16 +200,23 @@ class Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         resp = self._resp
         assert resp is not None
+        if resp._head_done:  # a trailer field: never merged into the headers (RFC 9110 §6.5.1)
+            return
         if len(name) in (14, 17) and name.lower() in _FRAMING_NAMES:
             resp._framed = True
-        resp.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        # Values as the front door decodes a request's: bytes that are not UTF-8 survive.
+        resp.headers.append((name.decode("latin-1"), value.decode("utf-8", "surrogateescape")))
 
     def on_headers_complete(self) -> None:
         resp = self._resp
         assert resp is not None
         status = self._parser.get_status_code()
         if status < 200:  # 1xx: an interim response, the real one follows
+            if status < 100:
+                raise RemoteProtocolError(f"status {status} is not an HTTP status")
             return
+        if status > 599:
+            raise RemoteProtocolError(f"status {status} is not an HTTP status")
         resp.status = status
         resp._head_done = True
         if resp._head_only:

@@ -66,7 +66,7 @@ class HttpxTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         pool = self._pool_for(request.url)
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        headers = [(k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in request.headers.raw]
         try:
             response = await pool.send(
                 request.method, request.url.raw_path.decode("ascii"), headers,
@@ -78,7 +78,7 @@ class HttpxTransport(httpx.AsyncBaseTransport):
             raise httpx.LocalProtocolError(str(exc), request=request) from exc
         return httpx.Response(
             response.status,
-            headers=response.headers,
+            headers=[(k.encode("latin-1"), v.encode("utf-8", "surrogateescape")) for k, v in response.headers],
             stream=_ResponseStream(response, request),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": response.reason.encode()},
         )

@@ -25,6 +25,7 @@ from urllib.parse import quote
 from gateway.auth.upstream import upstream_ssl_context, with_upstream_auth
 from gateway.errors import (
     BadGateway,
+    BadRequest,
     GatewayError,
     GatewayTimeout,
     InvalidPath,
@@ -34,6 +35,7 @@ from gateway.errors import (
 from gateway.plugin import Call, Operation, Reply, Translator
 from translators._http import HttpPool, HttpResponse
 from translators._http import errors as http_errors
+from translators._http._head import InvalidHead
 from translators.rest.settings import RestSettings
 from translators.rest.xml import XmlBridge
 
@@ -41,7 +43,8 @@ __all__ = ["ERROR_TABLE", "RestSettings", "RestTranslator"]
 
 
 # Client failures → gateway errors; a test proves every client error is listed.
-ERROR_TABLE: Sequence[tuple[type[http_errors.HttpError], type[GatewayError], str]] = (
+ERROR_TABLE: Sequence[tuple[type[Exception], type[GatewayError], str]] = (
+    (InvalidHead, BadRequest, "a header name or value is not valid HTTP; it is not forwarded to '{name}'"),
     (http_errors.PoolTimeout, Overloaded, "every connection to upstream '{name}' stayed busy"),
     (http_errors.ConnectTimeout, ServiceUnavailable, "could not connect to upstream '{name}' in time"),
     (http_errors.ConnectError, ServiceUnavailable, "upstream '{name}' is unreachable"),
@@ -51,11 +54,14 @@ ERROR_TABLE: Sequence[tuple[type[http_errors.HttpError], type[GatewayError], str
     (http_errors.HttpError, BadGateway, "the call to upstream '{name}' failed"),
 )
 
-# RFC 9110 §7.6.1 hop-by-hop fields, and framing the front door sets itself.
+# RFC 9110 §7.6.1 hop-by-hop fields, and framing the front door sets itself (the
+# request id header is added per upstream: the caller gets Rosetta's, not the backend's).
 _RESPONSE_DROP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
      "upgrade", "content-length", "proxy-authenticate"}
 )
+# ``Connection`` values that nominate no header beyond the dropped ones (the common case).
+_PLAIN_CONNECTION = frozenset({"keep-alive", "close"})
 _VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)(?:=([^}]*))?\}")
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 
@@ -76,6 +82,8 @@ class RestTranslator(Translator):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
+        self._request_id = self.context.request_id_header.lower()
+        self._reply_drop = _RESPONSE_DROP | {self._request_id}
         if self.settings.format == "xml":
             self._xml = XmlBridge(self.settings.xml, self.context.config_dir)
 
@@ -114,7 +122,7 @@ class RestTranslator(Translator):
         try:
             response = await self._send(call, self._headers(call), body)
             return await self._reply(response)
-        except http_errors.HttpError as exc:
+        except (http_errors.HttpError, InvalidHead) as exc:
             raise self._map_error(exc) from None
 
     async def _send(
@@ -136,7 +144,7 @@ class RestTranslator(Translator):
                 raw = await response.read(limit=codec.options.max_bytes)
             finally:
                 await response.aclose()
-        except http_errors.HttpError as exc:
+        except (http_errors.HttpError, InvalidHead) as exc:
             raise self._map_error(exc) from None
         return Reply(
             status=response.status,
@@ -159,7 +167,13 @@ class RestTranslator(Translator):
         return stream if stream is not None else await call.read_body()  # type: ignore[return-value]
 
     def _headers(self, call: Call) -> list[tuple[str, str]]:
-        headers = [(k, v) for k, v in call.headers if not k.lower().startswith("x-forwarded-")]
+        """The call's headers, less the caller's forwarding and request id headers (Rosetta
+        sets those: a caller's unchecked id never reaches the backend), plus Rosetta's own."""
+        rid = self._request_id
+        headers = [
+            (k, v) for k, v in call.headers
+            if not ((lower := k.lower()).startswith("x-forwarded-") or lower == rid)
+        ]
         previous = call.header("x-forwarded-for")
         headers += [
             (self.context.request_id_header, call.request_id),
@@ -171,9 +185,19 @@ class RestTranslator(Translator):
         headers += self.settings.headers.items()
         return with_upstream_auth(headers, self.settings.auth, call.consumer)
 
-    @staticmethod
-    def _reply_headers(response: HttpResponse) -> list[tuple[str, str]]:
-        return [(k, v) for k, v in response.headers if k.lower() not in _RESPONSE_DROP]
+    def _reply_headers(self, response: HttpResponse) -> list[tuple[str, str]]:
+        """The backend's end-to-end headers: hop-by-hop ones and those its ``Connection``
+        nominates stay behind (RFC 9110 §7.6.1), and so does its request id."""
+        drop = self._reply_drop
+        kept = []
+        nominated = ""
+        for name, value in response.headers:
+            lower = name.lower()
+            if lower not in drop:
+                kept.append((name, value))
+            elif lower == "connection" and value.lower() not in _PLAIN_CONNECTION:
+                nominated += f",{value}"
+        return _without(kept, nominated) if nominated else kept
 
     async def _reply(self, response: HttpResponse) -> Reply:
         headers = self._reply_headers(response)
@@ -192,7 +216,7 @@ class RestTranslator(Translator):
         finally:
             await response.aclose()
 
-    def _map_error(self, exc: http_errors.HttpError) -> GatewayError:
+    def _map_error(self, exc: Exception) -> GatewayError:
         for client_error, gateway_error, detail in ERROR_TABLE:
             if isinstance(exc, client_error):
                 return gateway_error(detail.format(name=self.name))
@@ -214,8 +238,15 @@ def _fill(template: str, params: dict[str, str] | object) -> str:
     return _VAR.sub(substitute, template)
 
 
+def _without(headers: list[tuple[str, str]], nominated: str) -> list[tuple[str, str]]:
+    """``headers`` less those a ``Connection`` value (``"close, x-secret"``) names."""
+    names = {token.strip().lower() for token in nominated.split(",")}
+    return [(k, v) for k, v in headers if k.lower() not in names]
+
+
 def _forwarded(call: Call) -> str:
-    host = call.host.replace('"', "")
+    # Neither a quote nor a backslash (which would escape the closing quote) ends the string early.
+    host = call.host.replace('"', "").replace("\\", "")
     node = call.client_ip if ":" not in call.client_ip else f'"[{call.client_ip}]"'
     return f'for={node};proto={call.scheme};host="{host}"'
 

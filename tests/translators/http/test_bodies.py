@@ -153,3 +153,20 @@ async def test_bytes_after_a_complete_response_keep_the_response_but_drop_the_co
             assert await (await pool.request("GET", "/", [], timeout=5)).read() == b"good"
         assert server.connections == 2
         await pool.aclose()
+
+
+async def test_trailer_fields_never_join_the_headers() -> None:
+    """RFC 9110 §6.5.1: a trailer (here arriving with the head, in one read) is not a header."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: Set-Cookie\r\n\r\n"
+                     b"2\r\nok\r\n0\r\nSet-Cookie: session=forged\r\n\r\n")
+        await reader.read()
+
+    async with raw_server(serve) as server:
+        pool = HttpPool(server.url)
+        response = await pool.request("GET", "/", [], timeout=2)
+        assert await response.read() == b"ok"
+        assert [name for name, _ in response.headers] == ["Transfer-Encoding", "Trailer"]
+        await pool.aclose()

@@ -97,6 +97,34 @@ async def test_garbage_instead_of_a_response_is_a_protocol_error() -> None:
     await _expect(serve, RemoteProtocolError)
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nRAW",
+        b"HTTP/1.1 099 Early\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 600 Beyond\r\nContent-Length: 2\r\n\r\nok",
+    ],
+)
+async def test_a_switch_of_protocols_or_a_status_outside_100_to_599_is_a_protocol_error(answer: bytes) -> None:
+    """Nothing asked to switch protocols, and no other status exists: neither waits for a
+    timeout, and neither escapes the connection as an error the event loop must log."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(answer)
+        await reader.read()
+
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict] = []
+    handler = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: unhandled.append(context))
+    try:
+        await _expect(serve, RemoteProtocolError, timeout=5)
+    finally:
+        loop.set_exception_handler(handler)
+    assert unhandled == []
+
+
 async def test_a_response_head_without_end_is_a_protocol_error() -> None:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from translators._http._head import encode_head
+from translators._http._head import InvalidHead, encode_head
 
 
 def test_a_get_without_body_has_no_framing_headers() -> None:
@@ -38,3 +38,25 @@ def test_non_latin1_header_text_is_sent_as_utf8() -> None:
 def test_space_cr_or_lf_where_they_may_not_be_is_refused(target: str, headers: list) -> None:
     with pytest.raises(ValueError):
         encode_head("GET", target, "h", headers, None, False)
+
+
+@pytest.mark.parametrize(
+    "name", ["Content-Length ", "Transfer-Encoding\t", " Transfer-Encoding", "X(A)", "", "X:Y", "Zoë"]
+)
+def test_a_header_name_that_is_not_a_token_is_refused(name: str) -> None:
+    """Another server could read ``Content-Length : 40`` as framing: such a head never goes out."""
+    with pytest.raises(InvalidHead):
+        encode_head("GET", "/", "h", [(name, "40")], None, False)
+
+
+@pytest.mark.parametrize("value", ["o\x00ne", "one\nTransfer-Encoding: chunked", "one\rX: 2"])
+def test_nul_cr_or_lf_in_a_header_value_is_refused(value: str) -> None:
+    with pytest.raises(InvalidHead):
+        encode_head("GET", "/", "h", [("X-A", value)], None, False)
+
+
+def test_bytes_the_front_door_could_not_decode_go_out_as_they_came_in() -> None:
+    """The front door decodes a head as UTF-8 with ``surrogateescape``; its undecodable bytes return."""
+    value = b"caf\xe9 \xc3\xa9".decode("utf-8", "surrogateescape")
+    head, _ = encode_head("GET", "/", "h", [("X-Name", value)], None, False)
+    assert b"X-Name: caf\xe9 \xc3\xa9\r\n" in head

@@ -103,3 +103,19 @@ def test_every_client_error_maps_to_its_own_httpx_exception() -> None:
             assert next(ours for ours, _ in ERROR_MAP if issubclass(error, ours)) is error
             assert type(mapped) is row
     assert {ours for ours, _ in ERROR_MAP} == public
+
+
+async def test_header_octets_pass_both_ways_as_sent() -> None:
+    """UTF-8 or not, a header's bytes reach the server and the httpx caller unchanged."""
+    octets = b"caf\xc3\xa9 caf\xe9"
+    seen: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await read_request(reader))
+        writer.write(b"HTTP/1.1 200 OK\r\nX-Name: %b\r\nContent-Length: 2\r\n\r\nok" % octets)
+        await reader.read()
+
+    async with raw_server(serve) as server, httpx.AsyncClient(transport=httpx_transport()) as client:
+        response = await client.get(server.url, headers=[(b"X-Name", octets)])
+    assert b"\r\nX-Name: %b\r\n" % octets in seen[0]
+    assert response.headers.raw[0] == (b"X-Name", octets)

@@ -2,15 +2,16 @@
 
 import asyncio
 import contextlib
+import dataclasses
 
 import httpx
 import pytest
 
 from gateway.demo import rest_backend
 from gateway.errors import GatewayError, InvalidPath
-from gateway.testing import serve_gateway
+from gateway.testing import make_call, serve_gateway
 from translators import _http
-from translators.rest import ERROR_TABLE, _fill
+from translators.rest import ERROR_TABLE, RestTranslator, _fill, _forwarded
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +219,10 @@ async def test_upstream_credentials_and_identity_headers_replace_the_callers(ech
     seen = response.json()["headers"]
     assert seen["authorization"] == "Bearer upstream-secret-1"
     assert seen["x-consumer-id"] == "anonymous"
+
+
+@pytest.mark.parametrize(("host", "quoted"), [("a\\", '"a"'), ('a", for=6.6.6.6', '"a, for=6.6.6.6"')])
+def test_the_callers_host_stays_inside_the_quotes_of_the_forwarded_header(host, quoted):
+    """A trailing backslash would escape the closing quote, and the element would run on."""
+    call = dataclasses.replace(make_call(RestTranslator._passthrough_op), host=host)
+    assert _forwarded(call) == f"for=127.0.0.1;proto=http;host={quoted}"
