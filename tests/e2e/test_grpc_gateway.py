@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from gateway.testing import free_port, serve_gateway
+from tests.translators.grpc.conftest import eventually
 from tests.translators.grpc.servers import TESTING_PROTO, start_test_server
 
 SERVICE = "rosetta.testing.v1.TestService"
@@ -121,6 +123,23 @@ async def test_request_id_and_headers_travel_as_metadata_and_back(gateway):
     seen = response.json()["metadata"]
     assert seen["x-request-id"] == "e2e-rid-1" and seen["accept-language"] == "fr"
     assert response.headers["x-served-by"] == "test-server"
+
+
+async def test_a_forwarded_header_grpc_metadata_cannot_carry_is_a_400(gateway):
+    response = await gateway.post(f"/g/{SERVICE}/Metadata", headers={"Accept-Language": "fr-\xe9".encode("latin-1")})
+    body = assert_problem(response, 400, "invalid-header")
+    assert "'accept-language'" in body["detail"]
+
+
+async def test_a_caller_leaving_mid_body_ends_the_client_streaming_call(gateway, grpc_server):
+    port = int(str(gateway.base_url).rstrip("/").rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = f"POST /g/{SERVICE}/Sum HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
+    writer.write(head.encode() + b'{"n": 1, "text": "gone"}\n')  # 975 bytes short
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    writer.close()
+    assert await eventually(lambda: "gone" in grpc_server.handlers.ended_sums)  # not left open until its 5 s deadline
 
 
 async def test_server_streaming_arrives_as_ndjson(gateway):

@@ -3,7 +3,9 @@
 :data:`ERROR_TABLE` lists every foreign exception type the gRPC translator can
 meet, most specific first; :func:`to_gateway_error` walks it. A test proves
 each exception class grpc and grpc.aio export has a row. Call errors carry a
-gRPC status, mapped by :data:`translators.grpc.status.CODES`::
+gRPC status, mapped by :data:`translators.grpc.status.CODES` — except the
+statuses grpc's client makes up itself (:data:`LOCAL_STATUSES`), which are
+not the upstream's answer::
 
     try:
         reply = await multicallable(request, timeout=5)
@@ -14,6 +16,7 @@ gRPC status, mapped by :data:`translators.grpc.status.CODES`::
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -27,11 +30,12 @@ from gateway.errors import (
     GatewayError,
     GatewayTimeout,
     InvalidArguments,
+    PayloadTooLarge,
     ServiceUnavailable,
 )
 from translators.grpc.status import DETAILS_KEY, decode_details, error_for
 
-__all__ = ["ERROR_TABLE", "ErrorContext", "FOREIGN_ERRORS", "header_text", "to_gateway_error"]
+__all__ = ["ERROR_TABLE", "ErrorContext", "FOREIGN_ERRORS", "LOCAL_STATUSES", "header_text", "to_gateway_error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +57,49 @@ def _from_status(exc: BaseException, ctx: ErrorContext) -> GatewayError:
     trailers = (trailers_fn() if callable(trailers_fn) else None) or ()
     raw = next((v for k, v in trailers if k == DETAILS_KEY and isinstance(v, bytes)), b"")
     headers = {k: header_text(v) for k, v in trailers if k in ctx.response_metadata}
+    local = _local(code, message, ctx)
+    if local is not None:
+        return local
     number = code.value[0] if isinstance(code, grpc.StatusCode) else 2
     details = decode_details(raw, ctx.pool) if raw else []
     return error_for(number, message, upstream=ctx.upstream, details=details, headers=headers)
+
+
+#: Statuses grpc's client raises itself, not the upstream: (code, words in grpc core's
+#: message, the error, its detail). grpc core's message size filter and HTTP/2 transport
+#: write these words; "(2003 vs. 1024)" gives the sizes.
+LOCAL_STATUSES: Sequence[tuple[grpc.StatusCode, str, type[GatewayError], str]] = (
+    (
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "CLIENT: Sent message larger than max",
+        PayloadTooLarge,
+        "the request message is too large for upstream '{name}'{sizes} (max_message_bytes)",
+    ),
+    (
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "CLIENT: Received message larger than max",
+        BadGateway,
+        "upstream '{name}' sent a message too large to accept{sizes} (max_message_bytes)",
+    ),
+    (
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "Stream removed (received metadata size exceeds",
+        BadGateway,
+        "upstream '{name}' sent more metadata than gRPC accepts",
+    ),
+)
+
+_SIZES = re.compile(r"\((\d+) vs\. (\d+)\)")
+
+
+def _local(code: object, message: str, ctx: ErrorContext) -> GatewayError | None:
+    """The error for a status grpc made up itself; ``None`` for the upstream's own."""
+    for local_code, words, error, detail in LOCAL_STATUSES:
+        if code is local_code and words in message:
+            found = _SIZES.search(message)
+            sizes = f": {found[1]} bytes, more than {found[2]}" if found else ""
+            return error(detail.format(name=ctx.upstream, sizes=sizes))
+    return None
 
 
 def header_text(value: str | bytes) -> str:

@@ -19,13 +19,14 @@ import grpc
 import grpc.aio
 from google.protobuf.message import Message
 
-from gateway.errors import GatewayError
+from gateway.errors import BadGateway, GatewayError
 from translators.grpc.boundary import FOREIGN_ERRORS, ErrorContext, header_text, to_gateway_error
 from translators.grpc.direct import DirectUnary
 
-__all__ = ["END", "Invocation", "Method", "Streamed", "bidi", "client_stream", "server_stream", "unary"]
+__all__ = ["END", "Invocation", "Metadata", "Method", "Streamed", "bidi", "client_stream", "server_stream", "unary"]
 
-Metadata = Sequence[tuple[str, str | bytes]]
+#: Metadata as grpc takes it: text values, bytes under ``-bin`` keys.
+Metadata = tuple[tuple[str, str | bytes], ...]
 Encode = Callable[[Message], Any]
 EncodeReply = Callable[[bytes], Any]  # a reply still in bytes, parsed then encoded
 
@@ -37,7 +38,7 @@ class Invocation(NamedTuple):
     """How to make one call: deadline, metadata out, metadata wanted back, error context."""
 
     timeout: float
-    metadata: tuple[tuple[str, str], ...]
+    metadata: Metadata
     errors: ErrorContext
 
     def fail(self, exc: BaseException) -> GatewayError:
@@ -77,16 +78,10 @@ async def unary(method: Method, request: Message, inv: Invocation) -> tuple[Mess
             finished = await direct(request, inv.timeout, inv.metadata)
             if finished is not None:
                 wanted = inv.errors.response_metadata
-                return method.parse(finished.raw), (_wanted(finished.metadata(), wanted) if wanted else [])
+                return _one_reply(method, finished.raw, inv), (_wanted(finished.metadata(), wanted) if wanted else [])
         call = method.multicallable(request, timeout=inv.timeout, metadata=inv.metadata)
-        try:
-            raw = await call
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise
-            raise grpc.FutureCancelledError() from None  # the channel closed under the call
-        return method.parse(raw), (await _headers(call, inv, trailers=True) if inv.errors.response_metadata else [])
+        raw = await _reply(call)
+        return _one_reply(method, raw, inv), (await _headers(call, inv, trailers=True) if inv.errors.response_metadata else [])
     except FOREIGN_ERRORS as exc:
         raise inv.fail(exc) from None
 
@@ -103,18 +98,20 @@ async def client_stream(
     """Send every request as it is read, then wait for the one response.
 
     A bad request (a :class:`GatewayError` from ``requests``) cancels the call
-    and is raised as it is.
+    and is raised as it is; so does the request's task being cancelled (the
+    caller went away mid-body), rather than leaving the call open until its
+    deadline.
     """
     call = method.multicallable(timeout=inv.timeout, metadata=inv.metadata)
     try:
         await _write_all(call, requests)
-        raw = await call
-        return method.parse(raw), await _headers(call, inv, trailers=True)
-    except GatewayError:
-        call.cancel()
-        raise
+        raw = await _reply(call)
+        return _one_reply(method, raw, inv), await _headers(call, inv, trailers=True)
     except FOREIGN_ERRORS as exc:
         raise inv.fail(exc) from None
+    except BaseException:  # GatewayError, CancelledError
+        call.cancel()
+        raise
 
 
 async def bidi(method: Method, requests: AsyncIterator[Message], inv: Invocation, encode: Encode) -> Streamed:
@@ -122,6 +119,24 @@ async def bidi(method: Method, requests: AsyncIterator[Message], inv: Invocation
     call = method.multicallable(timeout=inv.timeout, metadata=inv.metadata)
     writer = _Writer(call, requests)
     return await _first_and_rest(call, inv, _parsed(method, encode), writer=writer)
+
+
+async def _reply(call: Any) -> bytes:
+    """The one reply of ``call``; a call the channel cancelled under us is ``FutureCancelledError``."""
+    try:
+        return await call  # type: ignore[no-any-return]
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        raise grpc.FutureCancelledError() from None  # the channel closed under the call
+
+
+def _one_reply(method: Method, raw: bytes | None, inv: Invocation) -> Message:
+    """The reply of a call that has one; grpc gives ``None`` when the server ended OK without it."""
+    if raw is None:
+        raise BadGateway(f"upstream '{inv.errors.upstream}' ended the call without sending its reply")
+    return method.parse(raw)
 
 
 def _parsed(method: Method, encode: Encode) -> EncodeReply:
@@ -239,5 +254,5 @@ async def _headers(call: Any, inv: Invocation, *, trailers: bool) -> list[tuple[
     return _wanted(found, wanted)
 
 
-def _wanted(found: Metadata, wanted: frozenset[str]) -> list[tuple[str, str]]:
+def _wanted(found: Sequence[tuple[str, str | bytes]], wanted: frozenset[str]) -> list[tuple[str, str]]:
     return [(key, header_text(value)) for key, value in found if key in wanted]

@@ -56,11 +56,11 @@ except ImportError:  # pragma: no cover - depends on the installed grpcio
 
 
 class Finished:
-    """A call that ended OK: the reply's bytes, and the metadata that came with it."""
+    """A call that ended OK: the reply's bytes (``None``: the server sent none), and its metadata."""
 
     __slots__ = ("_call", "raw")
 
-    def __init__(self, call: Any, raw: bytes) -> None:
+    def __init__(self, call: Any, raw: bytes | None) -> None:
         self._call, self.raw = call, raw
 
     def metadata(self) -> list[tuple[str, str | bytes]]:
@@ -91,7 +91,9 @@ class DirectUnary:
             return None
         return cls(multicallable)
 
-    async def __call__(self, request: Any, timeout: float, metadata: Sequence[tuple[str, str]]) -> Finished | None:
+    async def __call__(
+        self, request: Any, timeout: float, metadata: Sequence[tuple[str, str | bytes]]
+    ) -> Finished | None:
         """The finished call; ``None`` when grpc's internals refused it (:attr:`fallback` is then
         set); grpc.aio's ``AioRpcError`` for any status but OK."""
         payload = self._serialize(request)

@@ -18,7 +18,6 @@ fetched from the server) must be given::
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
@@ -26,10 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from gateway.config import ConfigPath, ExistingPath
 from gateway.plugin import UpstreamSettings
+from translators.grpc.metadata import key_problem, outgoing
 
 __all__ = ["GrpcSettings", "TlsSettings"]
-
-_METADATA_KEY = re.compile(r"^[0-9a-z_.-]+$")
 
 
 class TlsSettings(BaseModel):
@@ -96,11 +94,14 @@ class GrpcSettings(UpstreamSettings):
 
     @field_validator("metadata")
     @classmethod
-    def _metadata_keys(cls, value: dict[str, str]) -> dict[str, str]:
-        lowered = {k.lower(): v for k, v in value.items()}
-        bad = [k for k in lowered if not _METADATA_KEY.match(k) or k.startswith("grpc-")]
-        if bad:
-            raise ValueError(f"invalid metadata key {bad[0]!r} (lower-case letters, digits, '-', '_', '.'; not grpc-*)")
+    def _metadata(cls, value: dict[str, str]) -> dict[str, str]:
+        """Keys and values grpc would send (a value under a ``-bin`` key is base64)."""
+        lowered = _metadata_keys({k.lower(): v for k, v in value.items()})
+        for key, text in lowered.items():
+            try:
+                outgoing(key, text)
+            except ValueError as exc:
+                raise ValueError(f"metadata {key!r}: {exc}") from None
         return lowered
 
     @field_validator("import_paths")
@@ -111,7 +112,12 @@ class GrpcSettings(UpstreamSettings):
             raise ValueError(f"folder not found: {missing[0]}")
         return value
 
-    @field_validator("forward_headers", "response_metadata")
+    @field_validator("forward_headers")
+    @classmethod
+    def _forwarded(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_metadata_keys({v.lower(): "" for v in value}))
+
+    @field_validator("response_metadata")
     @classmethod
     def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(v.lower() for v in value)
@@ -127,3 +133,12 @@ class GrpcSettings(UpstreamSettings):
         if bool(self.protos) == self.reflection:
             raise ValueError("give exactly one of 'protos' (a list of .proto files) or 'reflection: true'")
         return self
+
+
+def _metadata_keys(keys: dict[str, str]) -> dict[str, str]:
+    """``keys`` unchanged when each can be a metadata key Rosetta sends; else a ValueError naming one."""
+    for key in keys:
+        problem = key_problem(key)
+        if problem is not None:
+            raise ValueError(f"invalid metadata key {key!r}: {problem}")
+    return keys

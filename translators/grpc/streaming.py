@@ -116,18 +116,23 @@ async def ndjson_values(
     """``(line number, value)`` for each non-blank line of an NDJSON body, as it arrives.
 
     A line that is not JSON is a :class:`MalformedBody` naming its number.
+    Each byte is looked at once however the body is cut into chunks: a long
+    line sent in many small pieces costs no more than in one.
     """
-    pending = b""
+    pending = bytearray()
     number = 0
     async for chunk in chunks:
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
+        start = 0
+        while (end := chunk.find(b"\n", start)) != -1:
+            pending += chunk[start:end]
             number += 1
-            if line.strip():
-                yield number, _parse_line(line, number, parse)
+            if pending.strip():
+                yield number, _parse_line(bytes(pending), number, parse)
+            pending.clear()
+            start = end + 1
+        pending += chunk[start:]
     if pending.strip():
-        yield number + 1, _parse_line(pending, number + 1, parse)
+        yield number + 1, _parse_line(bytes(pending), number + 1, parse)
 
 
 def _parse_line(line: bytes, number: int, parse: Callable[[bytes], Any]) -> Any:

@@ -24,7 +24,7 @@ from google.protobuf import descriptor_pb2
 from google.protobuf.message import Message
 
 from gateway.auth.upstream import outgoing_headers
-from gateway.errors import GatewayTimeout, InvalidArguments, UnknownOperation
+from gateway.errors import GatewayTimeout, InvalidArguments, InvalidHeader, UnknownOperation
 from gateway.plugin import (
     Call,
     CorpusReport,
@@ -43,6 +43,7 @@ from translators.grpc.descriptors import MethodInfo, ServiceSet, compile_protos,
 from translators.grpc.direct import DirectUnary
 from translators.grpc.fielderrors import invalid
 from translators.grpc.httprule import assemble, pick_response
+from translators.grpc.metadata import outgoing
 from translators.grpc.operations import DEFAULT_BINDING, build_operations
 from translators.grpc.settings import GrpcSettings
 from translators.grpc.streaming import choose_format, empty, ndjson_values, render
@@ -95,7 +96,7 @@ class GrpcTranslator(Translator):
         self._stubs: dict[str, _Stub] = {}
         self._operations: list[Operation] = []
         self._services: ServiceSet | None = None
-        self._static_metadata = tuple(self.settings.metadata.items())
+        self._static_metadata = tuple((k, outgoing(k, v)) for k, v in self.settings.metadata.items())
         self._id_key = context.request_id_header.lower()
 
     async def start(self) -> None:
@@ -196,7 +197,7 @@ class GrpcTranslator(Translator):
             timeout = min(timeout, call.deadline - asyncio.get_running_loop().time())
             if timeout <= 0:
                 raise GatewayTimeout(f"no time was left to call upstream '{self.name}'")
-        metadata: tuple[tuple[str, str], ...] = ((self._id_key, call.request_id), *self._static_metadata)
+        metadata: calls.Metadata = ((self._id_key, call.request_id), *self._static_metadata)
         if self.settings.forward_headers:
             metadata += tuple(self._forwarded(call))
         if self.settings.auth is not None:
@@ -207,20 +208,24 @@ class GrpcTranslator(Translator):
         """``auth:`` credentials and identity, as metadata (whose keys are lower case)."""
         return [(k.lower(), v) for k, v in outgoing_headers(self.settings.auth, call.consumer)]
 
-    def _forwarded(self, call: Call) -> list[tuple[str, str]]:
+    def _forwarded(self, call: Call) -> list[tuple[str, str | bytes]]:
+        """The ``forward_headers`` the caller sent; one gRPC metadata cannot carry is a 400."""
         out = []
         for name in self.settings.forward_headers:
             value = call.header(name)
-            if value is not None and value.isascii() and value.isprintable():
-                out.append((name, value))
+            if value is None:
+                continue
+            try:
+                out.append((name, outgoing(name, value)))
+            except ValueError as exc:
+                raise InvalidHeader(f"header '{name}' cannot be passed on to upstream '{self.name}': {exc}") from None
         return out
 
     async def _request(self, call: Call, stub: _Stub) -> Message:
         extra: Mapping[str, Any] = call.operation.extra or DEFAULT_BINDING
         body_field = extra.get("body", "*")
         if body_field:
-            raw = await call.read_body()
-            body = loads(raw) if raw.strip() else None
+            body = _json_body(await call.read_body(), whole=body_field == "*")
         else:
             body = None
             if call.content_length is not None or call.chunked:  # read even "Content-Length: 0": Sanic logs
@@ -242,7 +247,7 @@ class GrpcTranslator(Translator):
         """The NDJSON body as request messages; a bad line is a 400 naming it."""
         async for number, value in ndjson_values(_body_chunks(call)):
             try:
-                yield self._codec.decode(value, stub.info.input)
+                yield self._codec.decode(_not_null(value), stub.info.input)
             except InvalidArguments as exc:
                 errors = [{**e, "line": number} for e in exc.extra.get("errors", [])]
                 raise InvalidArguments(f"line {number}: {exc.detail}", errors=errors) from None
@@ -261,6 +266,21 @@ class GrpcTranslator(Translator):
             return Reply(body=empty(fmt), content_type=fmt.content_type, headers=headers)
         stream = render(batches(streamed.rest, limit=_BATCH, linger=_LINGER), fmt, call.request_id, streamed.first)
         return Reply(stream=stream, content_type=fmt.content_type, headers=headers)
+
+
+def _json_body(raw: bytes, *, whole: bool) -> Any:
+    """The parsed body, ``None`` when empty; ``null`` as the ``whole`` message is refused."""
+    if not raw.strip():
+        return None
+    body = loads(raw)
+    return _not_null(body) if whole else body
+
+
+def _not_null(value: Any) -> Any:
+    """``value``, unless it is JSON ``null``: to the codec ``None`` means no body, an empty message."""
+    if value is None:
+        raise invalid("", "the request must be a JSON object, not null")
+    return value
 
 
 def _no_body(raw: bytes) -> None:

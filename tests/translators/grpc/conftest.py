@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -65,3 +66,12 @@ def op(translator: GrpcTranslator, method: str, http: str = "POST", path: str | 
         if candidate.name == name and candidate.method == http and (path is None or candidate.path == path):
             return candidate
     raise LookupError(f"no operation {http} {path} for {name}")
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 1.0) -> bool:
+    """Whether ``check()`` comes true within ``seconds`` (asked every 20 ms)."""
+    for _ in range(int(seconds / 0.02)):
+        if check():
+            return True
+        await asyncio.sleep(0.02)
+    return check()

@@ -10,17 +10,22 @@ Messages come from the compiled descriptors (no generated code). The
 * ``Sum``       the sum and count of the ticks it is sent (client streaming); a tick
                 with text "fail" makes it fail with FAILED_PRECONDITION
 * ``Chat``      each tick doubled and upper-cased (bidi)
-* ``Metadata``  the request metadata it saw; sends ``x-served-by`` and trailer ``x-trailer``
+* ``Metadata``  the request metadata it saw (binary values in base64); sends ``x-served-by``
+                and trailer ``x-trailer``
 
 ``start_test_server(lying=True)`` serves a TestService whose ``Echo`` answers
-bytes that do not parse as its reply message, and whose ``Count`` sends one
-good tick and then such bytes. ``handlers.cancelled`` lists the ``seconds``
-of each ``Sleep`` call the client cancelled.
+bytes that do not parse as its reply message, whose ``Count`` sends one
+good tick and then such bytes, and whose ``Sleep`` and ``Sum`` end OK without
+sending their one reply. ``handlers.cancelled`` lists the ``seconds``
+of each ``Sleep`` call the client cancelled, ``handlers.ended_sums`` the text
+of the last tick of each ``Sum`` call whose requests ended (finished, cancelled
+by the client or past the deadline: grpc.aio ends the iteration alike).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +89,7 @@ class _Handlers:
         self.reply = message("MetadataReply")
         self.seen_metadata: list[dict[str, str]] = []
         self.cancelled: list[float] = []
+        self.ended_sums: list[str] = []
 
     async def echo(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         return request
@@ -109,11 +115,14 @@ class _Handlers:
 
     async def sum(self, requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
         total = count = 0
+        last = ""
         async for tick in requests:
             if tick.text == "fail":
                 await _fail(context, "FAILED_PRECONDITION", f"refused tick {tick.n}", False)
             total += tick.n
             count += 1
+            last = tick.text
+        self.ended_sums.append(last)
         return self.total(sum=total, count=count)
 
     async def chat(self, requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
@@ -123,7 +132,7 @@ class _Handlers:
             yield self.tick(n=tick.n * 2, text=tick.text.upper())
 
     async def metadata(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        seen = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
+        seen = {k: v if isinstance(v, str) else base64.b64encode(v).decode() for k, v in context.invocation_metadata()}
         self.seen_metadata.append(seen)
         await context.send_initial_metadata((("x-served-by", "test-server"),))
         context.set_trailing_metadata((("x-trailer", "done"), ("x-ignored", "no")))
@@ -141,6 +150,11 @@ async def _lying_echo(request: Any, context: grpc.aio.ServicerContext) -> bytes:
 async def _lying_count(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
     yield message("Tick")(n=0, text="tick 0").SerializeToString()
     yield UNPARSEABLE
+
+
+async def _no_reply(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+    return
+    yield  # an async generator: a stream handler may end OK having sent nothing
 
 
 def _generic_handler(h: _Handlers, lying: bool = False) -> grpc.GenericRpcHandler:
@@ -162,6 +176,8 @@ def _generic_handler(h: _Handlers, lying: bool = False) -> grpc.GenericRpcHandle
     if lying:
         handlers["Echo"] = grpc.unary_unary_rpc_method_handler(_lying_echo, io("Echo")["request_deserializer"])
         handlers["Count"] = grpc.unary_stream_rpc_method_handler(_lying_count, io("Count")["request_deserializer"])
+        handlers["Sleep"] = grpc.unary_stream_rpc_method_handler(_no_reply, io("Sleep")["request_deserializer"])
+        handlers["Sum"] = grpc.stream_stream_rpc_method_handler(_no_reply, io("Sum")["request_deserializer"])
     return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
 

@@ -82,6 +82,15 @@ async def test_a_streamed_reply_that_does_not_parse_ends_the_stream_with_a_502_l
     assert "does not parse" in received[1]["detail"] and len(received) == 2
 
 
+@pytest.mark.parametrize("method", ["Sleep", "Sum"])
+async def test_a_call_ending_ok_without_its_reply_is_a_502(make_translator, liar, method):
+    translator = await make_translator(target=liar.target)
+    with pytest.raises(BadGateway) as caught:
+        await translator.handle(make_call(op(translator, method), body=b'{"n": 1}' if method == "Sum" else b"{}"))
+    assert caught.value.http_status == 502 and caught.value.slug == "upstream-protocol"
+    assert "without" in caught.value.detail
+
+
 async def test_changed_grpc_internals_switch_the_method_to_the_public_path(server, caplog):
     translator = GrpcTranslator("testing", settings(server.target), context("testing"))
     await translator.start()

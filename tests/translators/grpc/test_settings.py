@@ -31,6 +31,13 @@ def test_proto_paths_resolve_against_the_config_folder(tmp_path):
         ({"reflection": True, "tls": {"cert": str(TESTING_PROTO)}}, "upstreams.lib.tls"),
         ({"reflection": True, "metadata": {"grpc-timeout": "1"}}, "upstreams.lib.metadata"),
         ({"reflection": True, "metadata": {"Bad Key": "1"}}, "upstreams.lib.metadata"),
+        ({"reflection": True, "metadata": {"x-key": "caf\u00e9"}}, "upstreams.lib.metadata"),
+        ({"reflection": True, "metadata": {"x-key": "a\nb"}}, "upstreams.lib.metadata"),
+        ({"reflection": True, "metadata": {"x-key-bin": "not base64!"}}, "upstreams.lib.metadata"),
+        ({"reflection": True, "metadata": {"user-agent": "me"}}, "upstreams.lib.metadata"),
+        ({"reflection": True, "forward_headers": ["bad header"]}, "upstreams.lib.forward_headers"),
+        ({"reflection": True, "forward_headers": ["grpc-timeout"]}, "upstreams.lib.forward_headers"),
+        ({"reflection": True, "forward_headers": ["content-type"]}, "upstreams.lib.forward_headers"),
         ({"reflection": True, "typo": 1}, "upstreams.lib.typo"),
     ],
 )
@@ -43,3 +50,9 @@ def test_bad_settings_are_refused_with_their_path(tmp_path, data, where):
 def test_metadata_keys_and_header_names_are_lower_cased(tmp_path):
     settings = upstream(tmp_path, reflection=True, metadata={"X-Key": "v"}, forward_headers=["Accept-Language"])
     assert settings.metadata == {"x-key": "v"} and settings.forward_headers == ("accept-language",)
+
+
+def test_a_bad_metadata_value_is_refused_without_repeating_it(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        upstream(tmp_path, reflection=True, metadata={"x-key": "s3cr\u00e9t"})
+    assert "'x-key'" in str(caught.value.errors) and "s3cr" not in str(caught.value.errors)

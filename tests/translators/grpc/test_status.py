@@ -12,7 +12,7 @@ from google.protobuf import message as protobuf_message
 from google.rpc import error_details_pb2, status_pb2
 
 from gateway.errors import GatewayError
-from translators.grpc.boundary import ERROR_TABLE, ErrorContext, to_gateway_error
+from translators.grpc.boundary import ERROR_TABLE, LOCAL_STATUSES, ErrorContext, to_gateway_error
 from translators.grpc.status import CODES, decode_details, error_for
 
 
@@ -54,6 +54,36 @@ def test_an_rpc_error_keeps_its_status_and_reads_configured_trailers():
     error = to_gateway_error(exc, ErrorContext("lib", response_metadata=frozenset({"x-retry"})))
     assert error.http_status == 404 and error.headers == {"x-retry": "later"}
     assert "lib" in error.detail and "no book" in error.detail
+
+
+# grpc core's words for each status its client makes up itself, as it writes them.
+GRPC_OWN_WORDS = {
+    "CLIENT: Sent message larger than max": ("CLIENT: Sent message larger than max (2003 vs. 1024)", 413),
+    "CLIENT: Received message larger than max": ("Stream removed (CLIENT: Received message larger than max (1025 vs. 1024))", 502),
+    "Stream removed (received metadata size exceeds": (
+        "Stream removed (received metadata size exceeds hard limit (value length 20000 vs. 16384))",
+        502,
+    ),
+}
+
+
+def test_every_status_grpc_makes_up_itself_has_its_words_here():
+    assert {words for _, words, _, _ in LOCAL_STATUSES} == set(GRPC_OWN_WORDS)
+
+
+@pytest.mark.parametrize("words", sorted(GRPC_OWN_WORDS))
+def test_a_status_grpc_made_up_itself_is_not_reported_as_the_upstreams(words):
+    message, status = GRPC_OWN_WORDS[words]
+    exc = grpc.aio.AioRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.aio.Metadata(), grpc.aio.Metadata(), message)
+    error = to_gateway_error(exc, ErrorContext("lib"))
+    assert error.http_status == status and "grpc_status" not in error.extra
+    assert "'lib'" in error.detail and "answered" not in error.detail
+
+
+def test_the_upstreams_own_resource_exhausted_stays_a_429():
+    exc = grpc.aio.AioRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.aio.Metadata(), grpc.aio.Metadata(), "quota used up")
+    error = to_gateway_error(exc, ErrorContext("lib"))
+    assert error.http_status == 429 and error.extra["grpc_status"] == "RESOURCE_EXHAUSTED"
 
 
 def test_details_of_unknown_types_keep_their_bytes():

@@ -60,3 +60,31 @@ async def test_status_details_are_decoded_into_the_problem(translator):
     }
     assert details[1]["@type"] == "type.googleapis.com/google.rpc.ErrorInfo"
     assert details[1]["reason"] == "TEST_REASON" and details[1]["metadata"] == {"k": "v"}
+
+
+async def test_a_request_message_over_max_message_bytes_is_a_413_not_the_upstreams_status(make_translator):
+    translator = await make_translator(max_message_bytes=1024)
+    call = make_call(op(translator, "Echo"), body=f'{{"name": "{"x" * 2000}"}}'.encode())
+    with pytest.raises(GatewayError) as caught:
+        await translator.handle(call)
+    assert (caught.value.http_status, caught.value.slug) == (413, "payload-too-large")
+    assert "grpc_status" not in caught.value.extra  # grpc refused to send it; the upstream said nothing
+
+
+async def test_a_reply_over_max_message_bytes_is_a_502_not_the_upstreams_status(make_translator):
+    translator = await make_translator(max_message_bytes=1024, forward_headers=["x-pad"])
+    call = make_call(op(translator, "Metadata"), headers=[("X-Pad", "p" * 1500)])  # echoed in the reply
+    with pytest.raises(GatewayError) as caught:
+        await translator.handle(call)
+    assert (caught.value.http_status, caught.value.slug) == (502, "upstream-protocol")
+    assert "max_message_bytes" in caught.value.detail and "grpc_status" not in caught.value.extra
+
+
+async def test_a_stream_message_over_max_message_bytes_ends_the_stream_with_a_502(make_translator):
+    translator = await make_translator(max_message_bytes=1024)
+    # 1,024 bytes sent; the answer's doubled n takes one byte more (its varint grows from 8 to 9).
+    big = f'{{"n": "{2**55}", "text": "{"b" * 1012}"}}'
+    call = make_call(op(translator, "Chat"), body=f'{{"n": 1, "text": "a"}}\n{big}\n'.encode())
+    reply = await translator.handle(call)
+    last = b"".join([chunk async for chunk in reply.stream]).splitlines()[-1]
+    assert b'"status":502' in last and b"max_message_bytes" in last

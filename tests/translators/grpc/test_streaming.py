@@ -96,3 +96,22 @@ async def test_a_bad_ndjson_line_is_a_400_naming_it():
     with pytest.raises(MalformedBody) as caught:
         [v async for v in ndjson_values(_chunks(b"1\n2\n{x\n"))]
     assert caught.value.extra["errors"][0]["line"] == 3
+
+
+async def test_ndjson_cut_into_single_bytes_reads_the_same_as_in_one_chunk():
+    body = b'{"a": [1, 2]}\r\n\n  \n{"b": "x\\ny"}\n"last"'
+    whole = [v async for v in ndjson_values(_chunks(body))]
+    bytewise = [v async for v in ndjson_values(_chunks(*(body[i : i + 1] for i in range(len(body)))))]
+    assert whole == bytewise == [(1, {"a": [1, 2]}), (4, {"b": "x\ny"}), (5, "last")]
+
+
+async def test_ndjson_parses_each_line_once_from_its_own_bytes():
+    seen: list[bytes] = []
+
+    def parse(line: bytes) -> object:
+        seen.append(line)
+        return len(line)
+
+    chunks = [b"x" * 1000] * 50 + [b"\nyy\n"]  # one long line in many pieces
+    got = [v async for v in ndjson_values(_chunks(*chunks), parse)]
+    assert got == [(1, 50_000), (2, 2)] and seen == [b"x" * 50_000, b"yy"]

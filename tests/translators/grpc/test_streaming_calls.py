@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 
@@ -9,7 +10,7 @@ import pytest
 
 from gateway.errors import InvalidArguments, MalformedBody, UpstreamRejected
 from gateway.testing import make_call
-from tests.translators.grpc.conftest import op
+from tests.translators.grpc.conftest import eventually, op
 
 
 async def collect(reply) -> bytes:
@@ -184,3 +185,28 @@ async def test_a_server_dying_mid_stream_ends_it_with_a_problem_line(make_transl
     last = json.loads(b"".join(received).splitlines()[-1])
     assert (last["status"], last["grpc_status"]) == (503, "UNAVAILABLE")
     assert last["type"] == "urn:rosetta:problem:upstream-unreachable"
+
+
+async def test_a_caller_leaving_mid_body_cancels_the_client_streaming_call(translator, server):
+    text = f"left-{translator.settings.direct_calls}"  # each run of the test finds its own call
+    sent = asyncio.Event()
+
+    async def stream():
+        yield f'{{"n": 1, "text": "{text}"}}\n'.encode()
+        sent.set()
+        await asyncio.Event().wait()  # the rest of the body never comes
+
+    call = replace(make_call(op(translator, "Sum"), body=b"unused"), _stream=stream)
+    task = asyncio.create_task(translator.handle(call))
+    await sent.wait()
+    await asyncio.sleep(0.1)
+    task.cancel()  # what the front door does when the caller's connection drops
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await eventually(lambda: text in server.handlers.ended_sums)  # not left open until its 5 s deadline
+
+
+async def test_a_null_line_in_ndjson_is_a_400_not_an_empty_message(translator):
+    with pytest.raises(InvalidArguments) as caught:
+        await translator.handle(make_call(op(translator, "Sum"), body=b'{"n": 1}\nnull\n'))
+    assert caught.value.extra["errors"][0]["line"] == 2

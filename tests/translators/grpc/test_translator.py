@@ -123,6 +123,19 @@ async def test_a_body_that_is_not_an_object_is_a_400(translator):
         await translator.handle(make_call(op(translator, "Echo"), body=b"[1, 2]"))
 
 
+@pytest.mark.parametrize("path", [None, "/v1/echo"])
+async def test_a_null_body_is_a_400_not_an_empty_message(translator, path):
+    with pytest.raises(InvalidArguments) as caught:
+        await translator.handle(make_call(op(translator, "Echo", "POST", path), body=b" null "))
+    assert "not null" in caught.value.detail
+
+
+async def test_a_null_body_field_leaves_that_field_unset(translator):
+    operation = op(translator, "Echo", "PUT", "/v1/books/{name=shelves/*/books/*}")
+    reply = await translator.handle(make_call(operation, body=b"null", path_params={"name": "shelves/1/books/2"}))
+    assert reply.json["name"] == "shelves/1/books/2" and "nested" not in reply.json
+
+
 async def test_the_default_route_takes_query_parameters_over_the_body(translator):
     call = make_call(op(translator, "Echo"), body=body({"name": "body", "tags": ["b"]}), query="name=query&tags=x&tags=y&nested.level=4")
     reply = await translator.handle(call)
