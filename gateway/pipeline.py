@@ -194,16 +194,21 @@ def _make_call(x: Exchange, forward_auth: bool, deadline: float) -> Call:
 
 
 def _declared_length(request: Request) -> int | None:
+    """``Content-Length`` as a number; ``None`` when absent. The front door has refused any
+    value that is not digits, but lets the whitespace around them through (RFC 9110 §5.5)."""
     length = request.headers.get("content-length")
-    return int(length) if length is not None and length.isdigit() else None
+    if length is None:
+        return None
+    length = length.strip(" \t")
+    return int(length) if length.isascii() and length.isdigit() else None
 
 
 def _end_to_end(request: Request, credentials: frozenset[str], forward_auth: bool) -> list[tuple[str, str]]:
     headers = request.headers
     drop = _HOP_BY_HOP if forward_auth else _hop_by_hop_and(credentials)
-    connection = headers.get("connection")
-    if connection:
-        drop = drop | {token.strip().lower() for token in connection.split(",")}
+    connection = headers.getall("connection", None)
+    if connection:  # every Connection header nominates (RFC 9110 §7.6.1), not only the first
+        drop = drop | {token.strip().lower() for value in connection for token in value.split(",")}
     return [(k, v) for k, v in headers.items() if k.lower() not in drop]
 
 
@@ -215,8 +220,8 @@ def _hop_by_hop_and(credentials: frozenset[str]) -> frozenset[str]:
 
 def _limit_body(request: Request, limit: int) -> None:
     """Refuse a declared body over the limit before reading it; cap a chunked one."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    length = _declared_length(request)
+    if length is not None and length > limit:
         raise PayloadTooLarge(f"the request body is larger than the limit of {limit} bytes")
     if request.stream is not None:
         request.stream.request_max_size = limit

@@ -66,7 +66,8 @@ class GatewayResponse(HTTPResponse):
     def processed_headers(self) -> Iterator[tuple[bytes, bytes]]:
         """The headers as Sanic sends them (content type defaulted, CR/LF/NUL removed, encoded),
         then the ``encoded`` ones."""
-        if has_message_body(self.status):
+        if has_message_body(self.status) and self.content_type is not None:
+            # Sanic would send the text "None": a body the upstream left untyped stays so.
             self.headers.setdefault("content-type", self.content_type)
         encoded = []
         for name, value in self.headers.items():

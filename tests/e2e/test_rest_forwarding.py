@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -17,15 +18,18 @@ _ANSWERS = {
              b"X-Request-ID: upstream-id\r\nX-Kept: k\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
     b"/switch": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nRAW",
     b"/octets": b"HTTP/1.1 200 OK\r\nX-Name: caf\xc3\xa9 caf\xe9\r\nContent-Length: 2\r\n\r\nok",
+    b"/untyped": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
 }
 _OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
 
 
 class RecordingUpstream:
-    """Answers bodiless requests on keep-alive connections; keeps every head as received."""
+    """Answers on keep-alive connections; keeps every head as received, and every body
+    sent with a ``Content-Length`` by path."""
 
     def __init__(self) -> None:
         self.heads: list[bytes] = []
+        self.bodies: dict[bytes, bytes] = {}
         self.url = ""
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -34,6 +38,9 @@ class RecordingUpstream:
                 head = await reader.readuntil(b"\r\n\r\n")
                 self.heads.append(head)
                 path = head.split(b" ", 2)[1]
+                length = re.search(rb"\r\ncontent-length: *(\d+)", head, re.IGNORECASE)
+                if length is not None:
+                    self.bodies[path] = await reader.readexactly(int(length[1]))
                 writer.write(_ANSWERS.get(path, _OK))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -146,3 +153,33 @@ async def test_an_upstream_switching_protocols_unasked_is_a_502_and_the_next_cal
     status, _, body = await exchange(process, b"GET /p/after-switch HTTP/1.1\r\nHost: g\r\n")
     assert (status, body) == (200, b"ok") and received(upstream, b"/after-switch")
     assert "Fatal error" not in process.log.read_text(errors="replace")
+
+
+@pytest.mark.parametrize("length", [b"8 ", b" 8", b"8\t"])
+async def test_a_content_length_with_whitespace_around_it_still_sends_the_body_upstream(gateway, length):
+    """RFC 9110 §5.5: whitespace around a field value is not part of it."""
+    process, upstream = gateway
+    path = b"/length-%d" % len(upstream.heads)
+    head = b"POST /p%b HTTP/1.1\r\nHost: g\r\nContent-Length:%b\r\n" % (path, length)
+    reader, writer = await asyncio.open_connection("127.0.0.1", process.port)
+    writer.write(head + b"Connection: close\r\n\r\n" + b'{"n": 1}')
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert upstream.bodies[path] == b'{"n": 1}'
+
+
+async def test_every_connection_header_nominates_headers_that_stay_behind(gateway):
+    process, upstream = gateway
+    path = b"/nominated-%d" % len(upstream.heads)
+    head = b"GET /p%b HTTP/1.1\r\nHost: g\r\nConnection: x-a\r\nConnection: x-b\r\nX-A: 1\r\nX-B: 2\r\nX-C: 3\r\n"
+    status, _, _ = await exchange(process, head % path)
+    assert status == 200
+    (sent,) = received(upstream, path)
+    assert b"\r\nx-c: 3" in sent.lower() and b"x-a:" not in sent.lower() and b"x-b:" not in sent.lower()
+
+
+async def test_a_body_the_upstream_left_untyped_reaches_the_caller_without_a_content_type(gateway):
+    process, _ = gateway
+    status, headers, body = await exchange(process, b"GET /p/untyped HTTP/1.1\r\nHost: g\r\n")
+    assert (status, body) == (200, b"ok") and "content-type" not in headers
