@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 import orjson
 from sanic import Request
 from sanic import exceptions as sanic_exc
+from sanic.http import Http
 from sanic.response import HTTPResponse
 
 from gateway.deadlines import Deadlines, TaskDeadline, loop_deadlines
@@ -219,9 +220,16 @@ def _hop_by_hop_and(credentials: frozenset[str]) -> frozenset[str]:
 
 
 def _limit_body(request: Request, limit: int) -> None:
-    """Refuse a declared body over the limit before reading it; cap a chunked one."""
+    """Refuse a declared body over the limit before reading it; cap a chunked one.
+
+    A refused body is left unread, so the connection ends with the answer, and the
+    answer says so (``Connection: close``): a client must not send its next request
+    on a connection that is about to close.
+    """
     length = _declared_length(request)
     if length is not None and length > limit:
+        if isinstance(request.stream, Http):  # HTTP/1.1
+            request.stream.keep_alive = False
         raise PayloadTooLarge(f"the request body is larger than the limit of {limit} bytes")
     if request.stream is not None:
         request.stream.request_max_size = limit

@@ -92,6 +92,18 @@ async def test_a_body_over_the_limit_is_a_413_before_it_is_read(gateway):
     assert_problem(await gateway.post("/f/Echo", content=b"x" * 5000), 413, "payload-too-large")
 
 
+async def test_a_413_for_a_declared_body_says_the_connection_closes_and_closes_it(gateway):
+    """The refused body is never read: a client told keep-alive would send its next
+    request on a connection about to close, and fail."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.base_url.port)
+    writer.write(b"POST /f/Echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + b"x" * 100)
+    await writer.drain()
+    data = await asyncio.wait_for(reader.read(), 5)  # to the end: the gateway closes
+    writer.close()
+    head = data.partition(b"\r\n\r\n")[0].lower()
+    assert head.startswith(b"http/1.1 413") and b"\r\nconnection: close" in head
+
+
 async def test_a_chunked_body_over_the_limit_is_a_413(gateway):
     port = gateway.base_url.port
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
