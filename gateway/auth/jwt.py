@@ -181,7 +181,12 @@ class JwtVerifier:
         scopes = claims.get(s.scopes_claim)
         if scopes is None and s.scopes_claim == "scope":
             scopes = claims.get("scp")
-        return self._consumers.consumer(consumer_id, "jwt", _names(scopes), _names(claims.get(s.roles_claim)))
+        scope_names, role_names = list(_names(scopes)), list(_names(claims.get(s.roles_claim)))
+        if not all(name.isprintable() for name in (consumer_id, *scope_names, *role_names)):
+            # The identity goes into headers, metadata, log lines and counter keys: a control
+            # character or a lone surrogate there would break or forge them.
+            raise InvalidToken("an identity claim holds control characters or text that is not valid Unicode")
+        return self._consumers.consumer(consumer_id, "jwt", scope_names, role_names)
 
 
 def _names(value: Any) -> Iterable[str]:

@@ -240,6 +240,25 @@ async def test_a_consumer_claim_that_is_not_a_string_is_refused(gateway, idp):
     assert_invalid_token(await call(gateway, idp.token(sub=["ana"])))
 
 
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "ana\r\nX-Consumer-Roles: admin"},  # would forge a header sent upstream
+        {"sub": "ana\x00"},
+        {"sub": "\ud800"},  # a lone surrogate: no valid Unicode, so no valid header, key or log line
+        {"scope": "rx:read \ud800"},
+        {"roles": ["pharmacist\x1b"]},
+    ],
+)
+async def test_an_identity_claim_with_control_characters_or_invalid_unicode_is_refused(gateway, idp, claims):
+    assert_invalid_token(await call(gateway, idp.token(**claims)))
+
+
+async def test_a_consumer_claim_in_any_script_is_accepted(gateway, idp):
+    response = await call(gateway, idp.token(sub="José Núñez 山田"))
+    assert response.status_code == 200 and response.json()["consumer"] == "José Núñez 山田"
+
+
 async def test_every_invalid_token_gets_the_same_answer(gateway, idp):
     tokens = [
         idp.token(exp=int(time.time()) - 60),
