@@ -22,39 +22,61 @@ from any address in it.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from gateway.limits.settings import Network
 
 __all__ = ["bucket", "client_ip", "forwarded_for"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_KNOWN_KEPT = 4096  # addresses remembered per ``known`` map: a flood of new ones cannot grow it
 
 
 def client_ip(
-    peer: str, headers: Iterable[tuple[str, str]], trusted: Sequence[Network], header: str = "x-forwarded-for"
+    peer: str,
+    headers: Iterable[tuple[str, str]],
+    trusted: Sequence[Network],
+    header: str = "x-forwarded-for",
+    known: dict[str, bool] | None = None,
 ) -> str:
-    """The client address of a request from ``peer`` with ``headers``, reading ``header``."""
-    if not trusted or not _is_trusted(peer, trusted):
+    """The client address of a request from ``peer`` with ``headers``, reading ``header``;
+    ``known`` remembers which addresses are trusted, across calls."""
+    if not trusted or not _is_trusted(peer, trusted, known):
         return peer
-    hops = forwarded_for(headers, header)
-    for hop in reversed(hops):
-        if not _is_trusted(hop, trusted):
+    leftmost = peer
+    for hop in _hops_from_the_right(headers, header):
+        if not _is_trusted(hop, trusted, known):
             return hop
-    return hops[0] if hops else peer
+        leftmost = hop
+    return leftmost
 
 
 def forwarded_for(headers: Iterable[tuple[str, str]], header: str = "x-forwarded-for") -> list[str]:
     """The hop addresses, leftmost first, from ``header`` (``x-forwarded-for`` or ``forwarded``)."""
-    hops: list[str] = []
-    for name, value in headers:
-        if name.lower() != header:
-            continue
-        if header == "forwarded":
-            hops += _forwarded_fors(value)
-        else:
-            hops += [_bare(part) for part in value.split(",") if part.strip()]
-    return hops
+    return list(_hops_from_the_right(headers, header))[::-1]
+
+
+def _hops_from_the_right(headers: Iterable[tuple[str, str]], header: str) -> Iterator[str]:
+    """The hop addresses, rightmost first, read lazily: the caller stops at the first hop it
+    does not trust, so a caller's own long list of addresses on the left costs nothing."""
+    values = [value for name, value in headers if name.lower() == header]
+    for value in reversed(values):
+        for part in _parts_from_the_right(value):
+            if header != "forwarded":
+                yield _bare(part)
+            else:
+                yield from reversed(_forwarded_fors(part))
+
+
+def _parts_from_the_right(value: str) -> Iterator[str]:
+    """The non-blank comma-separated parts of ``value``, last first."""
+    end = len(value)
+    while end > 0:
+        start = value.rfind(",", 0, end)
+        part = value[start + 1 : end]
+        if part.strip():
+            yield part
+        end = start if start >= 0 else 0
 
 
 def _forwarded_fors(value: str) -> list[str]:
@@ -103,6 +125,15 @@ def _address(text: str) -> IPAddress | None:
     return ip
 
 
-def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
+def _is_trusted(address: str, trusted: Sequence[Network], known: dict[str, bool] | None = None) -> bool:
+    """Whether ``address`` is in ``trusted``; remembered in ``known`` when given (the same
+    proxies and clients call again and again, and parsing an address costs µs)."""
+    if known is not None:
+        found = known.get(address)
+        if found is None:
+            found = _is_trusted(address, trusted)
+            if len(known) < _KNOWN_KEPT:
+                known[address] = found
+        return found
     ip = _address(address)
     return ip is not None and any(ip.version == net.version and ip in net for net in trusted)

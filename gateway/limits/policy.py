@@ -74,6 +74,7 @@ class PolicyBook:
         self.settings = settings
         self._prefix = "{" + settings.key_prefix + "}:"
         self._trusted = settings.trusted_proxies
+        self._trust_known: dict[str, bool] = {}  # address → in trusted_proxies
         self._client_header = settings.client_ip_header
         self._global = parse_rules("global", settings.global_limit) if settings.global_limit else _NO_RULES
         self._plans = {name: _plan_rules(plan) for name, plan in settings.plans.items()}
@@ -90,7 +91,11 @@ class PolicyBook:
         # Only a caller no auth method named is anonymous: a token may name its subject "anonymous".
         anonymous = consumer is ANONYMOUS or (consumer.id == ANONYMOUS.id and consumer.method == ANONYMOUS.method)
         if anonymous:
-            caller = client_ip(peer, headers.items(), self._trusted, self._client_header) if self._trusted else peer
+            caller = (
+                client_ip(peer, headers.items(), self._trusted, self._client_header, self._trust_known)
+                if self._trusted
+                else peer
+            )
             cache_key: tuple[Any, ...] = (id(route), caller)
         else:
             settings = consumer.settings

@@ -77,3 +77,24 @@ def test_an_ipv6_client_is_counted_by_its_network_not_each_address_in_it():
 
 def test_a_client_that_is_no_address_is_counted_by_what_the_proxy_wrote():
     assert bucket("_hidden", 64) == "_hidden" and bucket("unknown", 64) == "unknown"
+
+
+def test_only_the_hops_up_to_the_first_untrusted_one_are_looked_at():
+    """A caller's own long list on the left costs nothing: it is never read."""
+    caller_written = ", ".join(f"198.51.100.{i % 250}" for i in range(600))
+    for name in ("X-Forwarded-For", "Forwarded"):
+        value = caller_written if name == "X-Forwarded-For" else caller_written.replace("198", "for=198")
+        proxy_hop = "203.0.113.9, 10.0.0.7" if name == "X-Forwarded-For" else "for=203.0.113.9, for=10.0.0.7"
+        known: dict[str, bool] = {}
+        headers = [(name, value), (name, proxy_hop)]
+        assert client_ip("10.0.0.5", headers, PROXIES, name.lower(), known) == "203.0.113.9"
+        assert known == {"10.0.0.5": True, "10.0.0.7": True, "203.0.113.9": False}
+
+
+def test_remembered_trust_answers_as_a_fresh_look_would_and_stays_bounded():
+    known: dict[str, bool] = {}
+    for i in range(5_000):
+        client = f"203.0.{i // 250}.{i % 250}"
+        assert client_ip("10.0.0.5", [("X-Forwarded-For", client)], PROXIES, known=known) == client
+    assert len(known) == 4096
+    assert client_ip("10.0.0.5", [("X-Forwarded-For", "10.1.1.1, 203.0.0.1")], PROXIES, known=known) == "203.0.0.1"
