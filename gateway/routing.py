@@ -103,10 +103,21 @@ class Endpoint:
         if found is None:
             return None
         return {
-            name: unquote(value)
+            name: _unquoted(value)
             for name, value in zip(self.variables, found.groups(), strict=True)
             if value is not None
         }
+
+
+def _unquoted(value: str) -> str:
+    """A path variable's value, percent-decoded; :class:`InvalidPath` when the decoded bytes
+    are not UTF-8 (``%ff``), which would otherwise reach the backend as U+FFFD."""
+    if "%" not in value:
+        return value
+    try:
+        return unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidPath("a path variable is percent-encoded bytes that are not UTF-8") from None
 
 
 def compile_template(template: str) -> tuple[re.Pattern[str], tuple[str, ...], tuple[int, ...]]:

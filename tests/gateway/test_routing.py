@@ -50,6 +50,12 @@ def test_templates_do_not_overmatch(template, path):
         table((template, "GET", "op")).match("GET", path)
 
 
+@pytest.mark.parametrize("path", ["/v1/items/%ff", "/v1/items/caf%e9", "/v1/items/%c3"])
+def test_a_path_variable_that_decodes_to_no_utf8_is_an_invalid_path(path):
+    with pytest.raises(InvalidPath):
+        table(("/v1/items/{id}", "GET", "op")).match("GET", path)
+
+
 def test_literal_segments_win_over_variables():
     t = table(("/v1/{id}", "GET", "by-id"), ("/v1/special", "GET", "special"))
     assert t.match("GET", "/v1/special")[0].operation.name == "special"
