@@ -83,6 +83,13 @@ class XmlBridge:
 
     @staticmethod
     def response(raw: bytes, codec: XmlCodec) -> Any:
+        """The reply's JSON: ``None`` for no body at all (204, 304, HEAD, ``Content-Length: 0``).
+
+        An empty body is no XML document, but neither is it a broken one: the
+        backend said nothing, so the caller gets its status and no content.
+        """
+        if not raw:
+            return None
         try:
             return codec.to_dict(raw)
         except XmlError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from translators.xmljson.errors import XmlLimitExceeded
+from translators.xmljson.errors import XmlError, XmlLimitExceeded
 from translators.xmljson.hints import ElementHint
 from translators.xmljson.names import XSI_NS, NameCache
 from translators.xmljson.options import XmlOptions
@@ -40,6 +40,8 @@ class _Names:
         namespaces = options.namespaces
         self.strip = namespaces == "strip"
         self.map = namespaces if isinstance(namespaces, dict) else {}
+        # Only renamed names (local names, mapped prefixes) can make two attributes' keys equal.
+        self.merges = self.strip or bool(self.map)
         self.options = options
         self.nil_on = nil_on
         self.convert = converters(options.decimals)
@@ -77,6 +79,31 @@ class _Names:
         key = f"xmlns:{prefix}" if prefix else "xmlns"
         return self.options.attr_prefix + key, uri or ""
 
+    def _written_key(self, full: str) -> str:
+        """An attribute's key as the document writes its name (``@p:id``, ``@id``)."""
+        parts = full.split(" ")
+        name = f"{parts[2]}:{parts[1]}" if len(parts) > 2 else parts[-1]
+        return self.options.attr_prefix + name
+
+    def _separate(self, pairs: list[str], i: int, item: dict[str, Any], key: str) -> str:
+        """The key of attribute ``pairs[i]`` when an earlier one already took ``key``.
+
+        ``strip`` and namespace maps rename attributes, so ``type`` and ``xsi:type``
+        can meet as ``@type``. The one with a prefix in the document keeps it
+        (``@xsi:type``) and nothing is lost; where both have one, the later.
+        """
+        own = self._written_key(pairs[i])
+        if own == key:  # this one is unprefixed: the earlier, renamed one moves
+            earlier = next(p for p in pairs[0:i:2] if self.attribute_names[p][0] == key)
+            own, key = key, self._written_key(earlier)
+            if key in item:
+                raise XmlError(f"two attributes of one element are both {key!r} in the JSON")
+            item[key] = item.pop(own)
+            return own
+        if own in item:
+            raise XmlError(f"two attributes of one element are both {own!r} in the JSON")
+        return own
+
     def attributes(
         self, pairs: list[str], item: dict[str, Any] | None, hint: ElementHint | None
     ) -> tuple[dict[str, Any], bool]:
@@ -91,6 +118,8 @@ class _Names:
         nil = False
         for i in range(0, len(pairs), 2):
             key, local, is_nil = self.attribute_names.get(pairs[i]) or self._attribute(pairs[i])
+            if self.merges and key in item:
+                key = self._separate(pairs, i, item, key)
             value = pairs[i + 1]
             if len(value) > options.max_attribute_length:
                 raise XmlLimitExceeded(

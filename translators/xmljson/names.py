@@ -10,7 +10,9 @@ import re
 __all__ = [
     "XML_NS",
     "NameCache",
+    "XMLNS_NS",
     "XSI_NS",
+    "binds_reserved",
     "first_invalid_char",
     "is_ncname",
     "is_qname",
@@ -18,6 +20,7 @@ __all__ = [
 ]
 
 XML_NS = "http://www.w3.org/XML/1998/namespace"
+XMLNS_NS = "http://www.w3.org/2000/xmlns/"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 
 _START = (
@@ -47,6 +50,16 @@ def split_qname(name: str) -> tuple[str | None, str]:
     """``'soap:Body'`` → ``('soap', 'Body')``; ``'Body'`` → ``(None, 'Body')``."""
     prefix, colon, local = name.partition(":")
     return (prefix, local) if colon else (None, name)
+
+
+def binds_reserved(prefix: str, uri: str) -> bool:
+    """True if declaring ``prefix`` (``""``: the default) as ``uri`` is not allowed.
+
+    Namespaces in XML 1.0 §3: ``xml`` is bound to its namespace and nothing else
+    is; ``xmlns`` and the xmlns namespace are never declared. Parsers refuse a
+    document that breaks this, so the writer must never produce one.
+    """
+    return prefix == "xmlns" or uri == XMLNS_NS or (prefix == "xml") != (uri == XML_NS)
 
 
 def first_invalid_char(text: str) -> int:

@@ -19,14 +19,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from gateway.config import ExistingPath
 from translators.xmljson.hints import ElementHint, build_plan
-from translators.xmljson.names import XML_NS, XSI_NS, NameCache, is_ncname, is_qname
+from translators.xmljson.names import XSI_NS, NameCache, binds_reserved, is_ncname, is_qname
 from translators.xmljson.values import DecimalMode
 
-__all__ = ["DEFAULT_OPTIONS", "NamespaceMode", "NullMode", "XmlOptions"]
+__all__ = ["DEFAULT_OPTIONS", "MAX_NESTING", "NamespaceMode", "NullMode", "XmlOptions"]
 
 NamespaceMode = Literal["strip", "prefix"] | dict[str, str]
 NullMode = Literal["empty", "nil", "omit"]
 _MIB = 1024 * 1024
+#: The deepest JSON (objects and arrays inside each other) Rosetta converts in
+#: either direction: orjson, which writes every JSON reply, refuses deeper.
+MAX_NESTING = 254
 
 
 class XmlOptions(BaseModel):
@@ -201,7 +204,7 @@ class XmlOptions(BaseModel):
 def _check_declaration(prefix: str, uri: str) -> None:
     if prefix and not is_ncname(prefix):
         raise ValueError(f"{prefix!r} is not a valid namespace prefix")
-    if prefix == "xmlns" or (prefix == "xml") != (uri == XML_NS):
+    if binds_reserved(prefix, uri):
         raise ValueError(f"prefix {prefix!r} cannot be bound to {uri!r}")
     if not uri and prefix:
         raise ValueError(f"prefix {prefix!r} needs a non-empty namespace URI")

@@ -16,9 +16,13 @@ from xml.parsers import expat
 from translators.xmljson._build import Handlers, dict_handlers
 from translators.xmljson.errors import XmlError, XmlForbidden, XmlLimitExceeded, XmlSyntaxError
 from translators.xmljson.hints import ElementHint, SchemaHints, build_plan
-from translators.xmljson.options import DEFAULT_OPTIONS, XmlOptions
+from translators.xmljson.options import DEFAULT_OPTIONS, MAX_NESTING, XmlOptions
 
 __all__ = ["parse_with_plan", "xml_to_dict"]
+
+# Each element level adds at most an object and an array, so with max_depth up to
+# this the JSON can never be deeper than MAX_NESTING and needs no measuring.
+_ALWAYS_WRITABLE_DEPTH = MAX_NESTING // 2
 
 _DECLARED_ENCODING = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
@@ -53,6 +57,8 @@ def parse_with_plan(
         if "multi-byte" not in str(exc):
             raise
         result = _run(_transcode(data), "utf-8", options, plan, nil)
+    if options.max_depth > _ALWAYS_WRITABLE_DEPTH:
+        _check_nesting(result)
     return _unwrap(result, options) if options.unwrap_root else result
 
 
@@ -102,6 +108,21 @@ def _refuse_entity(*_: Any) -> None:
 
 def _refuse_external(*_: Any) -> int:
     raise XmlForbidden("XML external entity references are not accepted")
+
+
+def _check_nesting(result: dict[str, Any]) -> None:
+    """Raise :class:`XmlLimitExceeded` if ``result`` nests deeper than :data:`MAX_NESTING`."""
+    level: list[Any] = [result]
+    for _ in range(MAX_NESTING):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if type(node) is dict else node)
+            if type(child) is dict or type(child) is list
+        ]
+        if not level:
+            return
+    raise XmlLimitExceeded("json_nesting", MAX_NESTING, "the JSON nesting of the document")
 
 
 def _transcode(data: bytes) -> bytes:

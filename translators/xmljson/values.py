@@ -3,8 +3,10 @@
 Rules (also in docs/xml-json.md):
 
 * integer types (``int``, ``long``, ``short``, ``byte``, ``integer`` and their
-  unsigned/positive kinds) → ``int``; ``double``/``float`` → ``float``, except
-  ``INF``, ``-INF`` and ``NaN`` which JSON cannot carry and stay strings;
+  unsigned/positive kinds) → ``int`` within 64 bits (−2⁶³ … 2⁶⁴−1, what the
+  gateway's JSON writer carries); larger integers stay strings;
+* ``double``/``float`` → ``float``, except ``INF``, ``-INF``, ``NaN`` and values
+  that overflow a double (``1e400``), which JSON cannot carry and stay strings;
 * ``boolean`` → ``true``/``false`` (``1``/``0`` too);
 * ``decimal`` → string by default (no precision lost), a number on request;
 * every other type (dates, times, durations, ``base64Binary``, ``hexBinary``,
@@ -19,6 +21,7 @@ gets exactly the value that was sent.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -47,17 +50,34 @@ _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _INFER_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,15})")
 _INFER_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
 _SAFE_INT = 2**53 - 1
+_MIN_INT, _MAX_INT = -(2**63), 2**64 - 1  # the integers orjson writes
+_MAX_INT_DIGITS = 20  # digits of _MAX_INT: longer plain digit runs never fit
 _BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 
 
 def _to_int(text: str) -> Any:
-    if text.isdigit() and text.isascii():  # the common case, without the regex
+    if len(text) < _MAX_INT_DIGITS and text.isdigit() and text.isascii():  # the common case
         return int(text)
-    return int(text) if _INTEGER.fullmatch(text) else text
+    return _bounded_int(text) if _INTEGER.fullmatch(text) else text
+
+
+def _bounded_int(text: str) -> Any:
+    """The integer ``text`` (already matched) if JSON can carry it, else ``text``.
+
+    Digits are counted before converting: ``int()`` of a long digit string is
+    slow, and refused outright past Python's 4300-digit limit.
+    """
+    if len(text.lstrip("+-").lstrip("0")) > _MAX_INT_DIGITS:
+        return text
+    value = int(text)
+    return value if _MIN_INT <= value <= _MAX_INT else text
 
 
 def _to_float(text: str) -> Any:
-    return float(text) if _DOUBLE.fullmatch(text) else text
+    if not _DOUBLE.fullmatch(text):
+        return text
+    value = float(text)
+    return value if math.isfinite(value) else text
 
 
 def _to_bool(text: str) -> Any:
@@ -67,7 +87,10 @@ def _to_bool(text: str) -> Any:
 def _decimal_number(text: str) -> Any:
     if not _DECIMAL.fullmatch(text):
         return text
-    return float(text) if "." in text else int(text)
+    if "." not in text:
+        return _bounded_int(text)
+    value = float(text)
+    return value if math.isfinite(value) else text
 
 
 @cache

@@ -14,8 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 from translators.xmljson.errors import JsonNotXml, XmlLimitExceeded
-from translators.xmljson.names import first_invalid_char, is_ncname, is_qname, split_qname
-from translators.xmljson.options import DEFAULT_OPTIONS, XmlOptions
+from translators.xmljson.names import (
+    binds_reserved,
+    first_invalid_char,
+    is_ncname,
+    is_qname,
+    split_qname,
+)
+from translators.xmljson.options import DEFAULT_OPTIONS, MAX_NESTING, XmlOptions
 
 __all__ = ["dict_to_xml"]
 
@@ -99,10 +105,17 @@ def _scalar(value: Any) -> str:
     if kind is bool:
         return "true" if value else "false"
     if kind is int or kind is Decimal:
-        return str(value)
+        return _number(value)
     if kind is float:
         return "NaN" if value != value else _SPECIAL_FLOATS.get(value, repr(value))
     raise JsonNotXml(f"a value of type {kind.__name__} has no XML form")
+
+
+def _number(value: int | Decimal) -> str:
+    try:
+        return str(value)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        raise JsonNotXml("an integer with too many digits has no XML form") from None
 
 
 _UNKNOWN: Any = object()
@@ -121,7 +134,9 @@ class _Writer:
         self.text_key = options.text_key
         self.null = options.null
         self.item_name = options.item_name
-        self.max_depth = options.max_depth
+        # Past MAX_NESTING the writer's recursion would reach Python's own limit.
+        self.max_depth = min(options.max_depth, MAX_NESTING)
+        self.depth_limit = "max_depth" if options.max_depth <= MAX_NESTING else "json_nesting"
         self.prefixes: dict[str, str | None] = {}
 
     def _prefix(self, name: Any, what: str) -> str | None:
@@ -147,7 +162,7 @@ class _Writer:
     ) -> None:
         """Write ``<name>`` holding ``value`` (not an array); ``declared``: xmlns to add."""
         if depth > self.max_depth:
-            raise XmlLimitExceeded("max_depth", self.max_depth, "JSON nesting")
+            raise XmlLimitExceeded(self.depth_limit, self.max_depth, "JSON nesting")
         if type(value) is not dict and not declared:
             self._check_scope(name, "element", scope)
             if value is None:
@@ -186,7 +201,7 @@ class _Writer:
     def _children(self, children: list[tuple[str, Any]], depth: int, scope: frozenset[str]) -> None:
         out, prefixes, escape = self.out, self.prefixes, _escape_text
         if depth > self.max_depth:
-            raise XmlLimitExceeded("max_depth", self.max_depth, "JSON nesting")
+            raise XmlLimitExceeded(self.depth_limit, self.max_depth, "JSON nesting")
         name = ""
         try:
             for name, value in children:
@@ -267,4 +282,6 @@ class _Writer:
             raise JsonNotXml(f"the namespace declaration {name!r} needs a URI string")
         if prefix and (prefix == "xmlns" or not is_ncname(prefix)):
             raise JsonNotXml(f"{prefix[:64]!r} is not a valid namespace prefix")
+        if binds_reserved(prefix, item):
+            raise JsonNotXml(f"the prefix {prefix!r} cannot be bound to {item[:64]!r}")
         declared[prefix] = item
