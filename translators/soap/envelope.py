@@ -1,8 +1,8 @@
 """SOAP envelopes: build a request from JSON, turn a response into JSON. Pure, no I/O.
 
-Responses are parsed safely: no DTD (SOAP 1.1 §3 and SOAP 1.2 Part 1 §5 forbid
-one, and refusing it stops entity bombs), no entities, no network, libxml2's
-default depth limit, and a size the caller already bounded.
+Responses are parsed safely by :func:`~translators.soap.safexml.parse_xml` (no
+DTD, no entities, no network, libxml2's default depth limit), in a size the
+caller already bounded.
 
 Example::
 
@@ -24,15 +24,12 @@ from gateway.errors import BadGateway, GatewayError
 from translators.soap.binding import SOAP_ENV, OperationModel
 from translators.soap.faults import fault_error, parse_fault
 from translators.soap.reader import read_object
+from translators.soap.safexml import parse_xml
 from translators.soap.simple import DecimalMode
 from translators.soap.writer import SOAP_ENC, XSD, XSI, write_arguments
 
 __all__ = ["Raw", "build_request", "parse_xml", "read_response"]
 
-# Used on the event loop's thread only (lxml parsers must not be shared between threads).
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True, remove_pis=True
-)
 _ENVELOPES = {f"{{{ns}}}Envelope": version for version, ns in SOAP_ENV.items()}
 _BODIES = {f"{{{ns}}}Envelope": f"{{{ns}}}Body" for ns in SOAP_ENV.values()}
 _FAULTS = frozenset(f"{{{ns}}}Fault" for ns in SOAP_ENV.values())
@@ -70,13 +67,6 @@ def build_request(
     return etree.tostring(envelope, encoding="utf-8", xml_declaration=True)
 
 
-def parse_xml(content: bytes) -> etree._Element:
-    """Parse a backend's XML; a DTD is refused, malformed XML raises lxml's XMLSyntaxError."""
-    if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
-        raise BadGateway("the SOAP backend's response contains a DTD or entity declarations; refused")
-    return etree.fromstring(content, _PARSER)
-
-
 def read_response(op: OperationModel, raw: Raw, overrides: dict[str, int] | Any = None,
                   decimal_as: DecimalMode = "string") -> dict[str, Any]:  # fmt: skip
     """The JSON object of a backend's answer; a fault or a non-SOAP answer raises a gateway error."""
@@ -84,7 +74,11 @@ def read_response(op: OperationModel, raw: Raw, overrides: dict[str, int] | Any 
         if raw.status in (200, 202, 204) and op.one_way:
             return {}
         raise BadGateway(f"the SOAP backend sent an empty body (HTTP {raw.status})")
-    root = _envelope(parse_xml(raw.content), raw)
+    if raw.content_type.lower().startswith("multipart/"):
+        media = raw.content_type.split(";", 1)[0].strip()
+        raise BadGateway(f"the SOAP backend answered with {media} (MTOM/XOP or SOAP with attachments), "
+                         "which Rosetta does not read")
+    root = _envelope(parse_xml(raw.content, raw.content_type), raw)
     body = _body(root)
     first = next((child for child in body if isinstance(child.tag, str)), None)
     if first is not None and first.tag in _FAULTS:

@@ -81,8 +81,8 @@ def _read_attributes(node: etree._Element, model: ComplexType, out: dict[str, An
         f = model.by_attr.get(name)
         if f is not None:
             out[f.key] = f.type.to_json(value, decimal_as)  # type: ignore[union-attr]
-        elif not name.startswith(_SKIPPED_ATTRIBUTE_NS):
-            out[ATTR + name[name.rfind("}") + 1 :]] = value
+        elif not name.startswith(_SKIPPED_ATTRIBUTE_NS):  # undeclared: never over a declared one
+            out.setdefault(ATTR + name[name.rfind("}") + 1 :], value)
 
 
 def read_generic(node: etree._Element) -> Any:

@@ -2,8 +2,10 @@
 
 Rules, XML text → JSON (also in docs/soap.md):
 
-* integer types (``int``, ``long``, ``unsignedShort`` …) → JSON integers;
-* ``float``/``double`` → JSON numbers (``INF``, ``-INF`` and ``NaN`` stay strings);
+* integer types (``int``, ``long``, ``unsignedShort`` …) → JSON integers; one
+  beyond 64 bits (an unbounded ``integer``) stays a string, every digit kept;
+* ``float``/``double`` → JSON numbers (``INF``, ``-INF`` and ``NaN`` stay strings,
+  and so does a value past the double's range: ``1e400`` is ``"INF"``);
 * ``boolean`` → ``true``/``false``;
 * ``decimal`` → a string, every digit kept (``decimal_as: number`` gives a number);
 * dates, times, durations: their ISO 8601 text; ``base64Binary``: base64 text;
@@ -11,7 +13,11 @@ Rules, XML text → JSON (also in docs/soap.md):
 
 JSON → XML text is strict: the JSON type must match (``"5"`` is not an
 ``xsd:int`` in a body), except for values that came from the query string or
-path, which are strings by nature and are parsed (``lenient=True``).
+path, which are strings by nature and are parsed (``lenient=True``). Digits a
+double would lose are kept apart: ``decimal`` also takes strings, so does an
+integer past 64 bits (which no JSON number carries exactly), and a JSON number
+of 2^53 or more with a fraction or exponent (already rounded by the parser) is
+refused in an integer or decimal field. Lexical forms take ASCII digits only.
 
 Example::
 
@@ -26,6 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,7 +63,7 @@ _INT_RANGES: dict[str, tuple[int | None, int | None]] = {
     "unsignedShort": (0, 2**16 - 1),
     "unsignedByte": (0, 255),
 }
-_TZ = r"(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?"
+_TZ = r"(?:Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00))?"
 _DATE = r"-?\d{4,}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
 _TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?|24:00:00(?:\.0+)?"
 # Lexical forms of XML Schema 1.1 Part 2 §3.3 (a subset of ISO 8601).
@@ -71,13 +78,18 @@ _PATTERNS: dict[str, str] = {
     "gMonthDay": r"--(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])" + _TZ,
     "gDay": r"---(?:0[1-9]|[12]\d|3[01])" + _TZ,
 }
-_COMPILED = {name: re.compile(pattern) for name, pattern in _PATTERNS.items()}
+# re.ASCII: in Python \d also matches "２" or "٣", which no XSD lexical form allows.
+_COMPILED = {name: re.compile(pattern, re.ASCII) for name, pattern in _PATTERNS.items()}
 _FORMATS = {"date": "date", "dateTime": "date-time", "time": "time", "duration": "duration",
             "anyURI": "uri"}  # fmt: skip
-_INTEGER = re.compile(r"[+-]?\d+")
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-_DOUBLE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?INF|NaN")
+_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+_DOUBLE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?INF|NaN", re.ASCII)
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})*")
+_EXACT = 2**53  # a double (what JSON numbers are parsed to) holds every integer below it
+_JSON_INT = (-(2**63), 2**64 - 1)  # what Rosetta's JSON encoder writes as a number
+_MAX_DIGITS = 4000  # below Python's int() limit (sys.get_int_max_str_digits, 4300)
+_XML_SPACE = re.compile(r"[ \t\n\r]")
 _SPECIAL_FLOATS = {"INF": "INF", "-INF": "-INF", "+INF": "INF", "NaN": "NaN"}
 # Types whose empty element is the empty string; for the others it means "no value".
 _EMPTY_IS_STRING = frozenset(
@@ -122,7 +134,7 @@ class SimpleType:
                 value = value.split()
             if not isinstance(value, list):
                 raise TypeMismatch("expected an array")
-            return " ".join(self.item.to_text(v, lenient) for v in value)
+            return " ".join(_list_item(self.item.to_text(v, lenient)) for v in value)
         return _WRITERS[self.kind](self, value, lenient)
 
     def json_schema(self, decimal_as: DecimalMode | None = None) -> dict[str, Any]:
@@ -149,20 +161,34 @@ def builtin(name: str) -> SimpleType:
     return SimpleType(name, kind)
 
 
+def _list_item(text: str) -> str:
+    """An xs:list item: its items are separated by whitespace, so they hold none."""
+    if not text or _XML_SPACE.search(text):
+        raise TypeMismatch("a list item cannot be empty or hold whitespace (xs:list items are space-separated)")
+    return text
+
+
 # -- readers (XML text -> JSON) ---------------------------------------------
 def _read_integer(text: str, _: DecimalMode) -> Any:
-    return int(text) if _INTEGER.fullmatch(text) else text
+    if len(text.lstrip("+-").lstrip("0")) > 20 or not _INTEGER.fullmatch(text):
+        return text  # 21 digits are past 64 bits; thousands would be past int()'s limit
+    value = int(text)
+    return value if _JSON_INT[0] <= value <= _JSON_INT[1] else text
 
 
 def _read_float(text: str, _: DecimalMode) -> Any:
     if text in _SPECIAL_FLOATS or not _DOUBLE.fullmatch(text):
         return text
-    return float(text)
+    value = float(text)
+    if math.isinf(value):  # past the type's range: XSD 1.1 Part 2 §3.3.5.2 rounds it to ±INF
+        return "-INF" if value < 0 else "INF"
+    return value
 
 
 def _read_decimal(text: str, decimal_as: DecimalMode) -> Any:
     if decimal_as == "number" and _DECIMAL.fullmatch(text):
-        return float(text)
+        value = float(text)
+        return value if math.isfinite(value) else text
     return text
 
 
@@ -192,16 +218,34 @@ _READERS: dict[str, Callable[[str, DecimalMode], Any]] = {
 
 # -- writers (JSON -> XML text) ---------------------------------------------
 def _write_integer(st: SimpleType, value: Any, lenient: bool) -> str:
-    if isinstance(value, str) and lenient and _INTEGER.fullmatch(value.strip()):
-        value = int(value)
+    low, high = _INT_RANGES[st.name]
+    if isinstance(value, str):
+        value = _parse_integer(value.strip(), lenient)
+    exact = not isinstance(value, float)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeMismatch("expected an integer")
-    low, high = _INT_RANGES[st.name]
     if (low is not None and value < low) or (high is not None and value > high):
         raise TypeMismatch(f"{value} is out of range for {st.xsd}")
+    if not exact and abs(value) >= _EXACT:
+        raise TypeMismatch("a JSON number this large is not exact after parsing; write it as a whole "
+                           "number without a fraction or exponent (past 64 bits: a string of digits)")
     return str(value)
+
+
+def _parse_integer(text: str, lenient: bool) -> Any:
+    """The integer a string of digits spells, if taken here; else the string, refused by the caller.
+
+    Query and path values are always taken; a body's string only past 64 bits,
+    where no JSON number is exact.
+    """
+    if not _INTEGER.fullmatch(text):
+        return text
+    if len(text) > _MAX_DIGITS:
+        raise TypeMismatch(f"more than {_MAX_DIGITS} digits")
+    value = int(text)
+    return value if lenient or not _JSON_INT[0] <= value <= _JSON_INT[1] else text
 
 
 def _write_float(st: SimpleType, value: Any, lenient: bool) -> str:
@@ -219,6 +263,8 @@ def _write_decimal(st: SimpleType, value: Any, lenient: bool) -> str:
         return value.strip()
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise TypeMismatch("expected a decimal number")
+    if isinstance(value, float) and abs(value) >= _EXACT:
+        raise TypeMismatch("a JSON number this large is not exact after parsing; send the decimal as a string")
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     if not number.is_finite():
         raise TypeMismatch("expected a finite decimal number")
@@ -257,7 +303,7 @@ def _write_pattern(st: SimpleType, value: Any, lenient: bool) -> str:
     return value
 
 
-_YMD = re.compile(r"-?(\d{4,})-(\d\d)-(\d\d)")
+_YMD = re.compile(r"-?(\d{4,})-(\d\d)-(\d\d)", re.ASCII)
 
 
 def _check_calendar(text: str) -> None:
@@ -296,6 +342,8 @@ def _schema_integer(st: SimpleType, _: DecimalMode | None) -> dict[str, Any]:
         schema["minimum"] = low
     if high is not None:
         schema["maximum"] = high
+    if low is None or high is None:  # past 64 bits (20 digits or more) a string of digits
+        return {"oneOf": [schema, {"type": "string", "pattern": "^[+-]?[0-9]{20,}$"}]}
     return schema
 
 

@@ -219,37 +219,54 @@ def _write_extra(node: etree._Element, model: ComplexType, value: dict[str, Any]
                  ctx: _Context) -> None:  # fmt: skip
     """Keys an open type (xs:any) does not declare become unqualified elements or attributes."""
     for key, item in value.items():
-        if key not in model.by_key and key != TEXT:
+        if key == TEXT and model.text is None:
+            ctx.fail(_join(path, key), "no such field", "this type has no text content (only elements)")
+        elif key not in model.by_key and key != TEXT:
             _write_named(node, key, item, _join(path, key), ctx)
 
 
 def _write_named(node: etree._Element, key: str, item: Any, path: str, ctx: _Context) -> None:
+    """One undeclared key: ``@name`` an attribute, else one element per item of a list."""
     name = key[1:] if key.startswith(ATTR) else key
-    if not _is_name(name):
+    if not _is_name(name) or key == ATTR + "xmlns":  # "@xmlns" would re-namespace the children
         ctx.fail(path, "an XML name", "this key cannot be an XML element or attribute name")
     elif key.startswith(ATTR):
-        text = _xml_text(_plain(item), path, "xsd:anySimpleType", ctx)
-        if text is not None:
+        text = _scalar_text(item, path, "xsd:anySimpleType", ctx)
+        if text is not None:  # null leaves the attribute out
             node.set(name, text)
+    elif isinstance(item, list):
+        for index, entry in enumerate(item):
+            _write_any(etree.SubElement(node, key), entry, f"{path}[{index}]", ctx)
     else:
-        for entry in item if isinstance(item, list) else [item]:
-            _write_any(etree.SubElement(node, key), entry, path, ctx)
+        _write_any(etree.SubElement(node, key), item, path, ctx)
 
 
 def _write_any(node: etree._Element, value: Any, path: str, ctx: _Context) -> None:
+    """An xs:anyType element: an object's keys as :func:`_write_named`, a scalar as text."""
     if isinstance(value, dict):
         if not ctx.enter(path):
             return
         for key, item in value.items():
             if key == TEXT:
-                node.text = _xml_text(_plain(item), _join(path, key), "xsd:anySimpleType", ctx)
+                node.text = _scalar_text(item, _join(path, key), "xsd:anySimpleType", ctx)
             else:
                 _write_named(node, key, item, _join(path, key), ctx)
         ctx.depth -= 1
     elif value is None:
         node.set(_NIL, "true")
     else:
-        node.text = _xml_text(_plain(value), path, "xsd:anyType", ctx)
+        node.text = _scalar_text(value, path, "xsd:anyType", ctx)
+
+
+def _scalar_text(value: Any, path: str, expected: str, ctx: _Context) -> str | None:
+    """The text of a string, number or boolean (``None`` for null); an array or object has no XML form."""
+    if value is None:
+        return None
+    if isinstance(value, list | dict):
+        kind = "an array" if isinstance(value, list) else "an object"
+        ctx.fail(path, expected, f"expected a string, number or boolean here, not {kind}")
+        return None
+    return _xml_text(_plain(value), path, expected, ctx)
 
 
 def _plain(value: Any) -> str:

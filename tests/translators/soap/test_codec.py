@@ -165,3 +165,67 @@ def test_a_request_nested_more_than_100_objects_deep_is_a_400(nested) -> None:
     assert build_request(OPS["Echo"], nested(98))
     with pytest.raises(InvalidArguments, match="nested more than 100 objects deep"):
         build_request(OPS["Echo"], nested(400))
+
+
+@pytest.mark.parametrize(
+    ("anything", "field"),
+    [
+        ([1, 2], "shape.anything"),
+        ([[1, 2]], "shape.anything"),
+        ({"a": [[3]]}, "shape.anything.a[0]"),
+        ({"#text": {"x": 1}}, "shape.anything.#text"),
+        ({"#text": [1, 2]}, "shape.anything.#text"),
+    ],
+)
+def test_an_any_type_value_xml_cannot_hold_is_a_400_not_python_text(anything: Any, field: str) -> None:
+    """An array in an array, or an object as text, has no XML form; "[1, 2]" must not be sent."""
+    with pytest.raises(InvalidArguments) as caught:
+        build_request(OPS["Echo"], {"shape": {"id": 1, "anything": anything}})
+    assert caught.value.extra["errors"][0]["field"] == field
+
+
+def test_an_array_of_values_for_an_any_type_repeats_the_element() -> None:
+    body = build_request(OPS["Echo"], {"shape": {"id": 1, "anything": {"a": [1, {"b": True}]}}})
+    assert b"<a>1</a><a><b>true</b></a>" in body
+
+
+@pytest.mark.parametrize("key", ["@xmlns", "@xmlns:p"])
+def test_a_key_that_would_declare_a_namespace_is_refused(key: str) -> None:
+    """``@xmlns`` would move the unqualified elements Rosetta writes into the caller's namespace."""
+    with pytest.raises(InvalidArguments) as caught:
+        build_request(OPS["Echo"], {"shape": {"id": 1, "anything": {key: "urn:elsewhere", "x": 1}}})
+    assert caught.value.extra["errors"][0]["field"] == f"shape.anything.{key}"
+
+
+def test_text_for_an_open_type_without_simple_content_is_refused_not_dropped() -> None:
+    with pytest.raises(InvalidArguments) as caught:
+        build_request(OPS["Echo"], {"shape": {"id": 1, "extra": {"kind": "k", "#text": "lost"}}})
+    assert caught.value.extra["errors"][0]["field"] == "shape.extra.#text"
+
+
+def test_a_foreign_attribute_does_not_overwrite_a_declared_one_of_the_same_name() -> None:
+    shape = etree.Element(f"{{{SHAPES}}}shape", {"version": "3", "{urn:other}version": "x"})
+    etree.SubElement(shape, f"{{{SHAPES}}}id").text = "1"
+    wrapper = etree.Element(f"{{{SHAPES}}}EchoResponse")
+    wrapper.append(shape)
+    assert read_response(OPS["Echo"], Raw(200, "text/xml", envelope(SOAP11, wrapper)))["shape"]["@version"] == 3
+
+
+def test_integers_past_64_bits_in_a_response_are_strings_a_json_encoder_can_write() -> None:
+    import orjson
+
+    area = etree.Element(f"{{{SHAPES}}}EchoResponse")
+    shape = etree.SubElement(area, f"{{{SHAPES}}}shape")
+    etree.SubElement(shape, f"{{{SHAPES}}}id").text = "1"
+    etree.SubElement(shape, f"{{{SHAPES}}}anything").text = "x"
+    child = etree.SubElement(shape, f"{{{SHAPES}}}child")
+    etree.SubElement(child, f"{{{SHAPES}}}id").text = "9" * 5000
+    result = read_response(OPS["Echo"], Raw(200, "text/xml", envelope(SOAP11, area)))
+    assert result["shape"]["child"][0]["id"] == "9" * 5000
+    assert orjson.dumps(result)
+
+
+def test_null_for_an_undeclared_attribute_or_text_sends_nothing_not_the_word_none() -> None:
+    body = build_request(OPS["Echo"], {"shape": {"id": 1, "anything": {"@a": None, "#text": None, "b": 1}}})
+    assert b"None" not in body
+    assert b"<ns0:anything><b>1</b></ns0:anything>" in body

@@ -124,6 +124,9 @@ async def test_nothing_is_sent_when_the_arguments_are_invalid(canned: tuple[Soap
         (200, "application/json", b'{"not": "soap"}', "malformed XML"),
         (503, "text/xml", envelope(SOAP11), "HTTP 503 without a SOAP fault"),
         (200, "text/xml", envelope(SOAP11), "no PingResponse element"),
+        (200, 'multipart/related; type="application/xop+xml"; boundary="uuid:1"',
+         b"--uuid:1\r\nContent-Type: application/xop+xml\r\n\r\n" + envelope(SOAP11) + b"\r\n--uuid:1--",
+         "multipart/related (MTOM/XOP or SOAP with attachments), which Rosetta does not read"),
     ],
 )
 async def test_a_non_soap_answer_is_a_502_with_a_clear_detail(
@@ -240,3 +243,42 @@ async def test_the_upstream_serves_again_after_a_call_timed_out(canned: tuple[So
     answer.delay = 0
     reply = await translator.handle(make_call(translator.operation("Ping"), body=b"{}"))
     assert reply.json == {"at": "2024-05-06T07:08:09Z"}
+
+
+def _ping_with_text(text: str) -> str:
+    return (f'<env:Envelope xmlns:env="{SOAP11}"><env:Body><p:PingResponse xmlns:p="{SHAPES}">'
+            f"{text}<p:at>2024-05-06T07:08:09Z</p:at></p:PingResponse></env:Body></env:Envelope>")
+
+
+@pytest.mark.parametrize(
+    "inside",
+    ["<![CDATA[<!DOCTYPE html><html></html>]]>", "<!-- no <!ENTITY here -->"],
+)
+async def test_doctype_words_inside_cdata_or_a_comment_are_not_a_dtd(
+    canned: tuple[SoapTranslator, Canned], inside: str
+) -> None:
+    """Services that return HTML pages in CDATA are common; only a real DTD is refused."""
+    translator, answer = canned
+    answer.body = _ping_with_text(inside).encode()
+    reply = await translator.handle(make_call(translator.operation("Ping"), body=b"{}"))
+    assert reply.json == {"at": "2024-05-06T07:08:09Z"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+async def test_a_dtd_in_a_utf16_or_utf32_response_is_refused_too(
+    canned: tuple[SoapTranslator, Canned], encoding: str
+) -> None:
+    translator, answer = canned
+    dtd = '<!DOCTYPE env:Envelope [<!ENTITY x SYSTEM "file:///etc/hostname">]>'
+    answer.body = (f'<?xml version="1.0" encoding="{encoding.upper()}"?>{dtd}' + _ping_with_text("&x;")).encode(encoding)
+    error = await failure(translator)
+    assert error.http_status == 502 and "DTD" in error.detail
+
+
+async def test_the_content_type_charset_is_used_when_the_xml_declares_none(canned: tuple[SoapTranslator, Canned]) -> None:
+    """RFC 7303 §3.2: without a BOM or an encoding declaration, the charset parameter tells."""
+    translator, answer = canned
+    answer.content_type = "text/xml; charset=ISO-8859-1"
+    answer.body = _ping_with_text("<p:note>café</p:note>").encode("latin-1")
+    reply = await translator.handle(make_call(translator.operation("Ping"), body=b"{}"))
+    assert reply.json == {"at": "2024-05-06T07:08:09Z", "note": "café"}

@@ -129,3 +129,73 @@ def test_decimals_round_trip_without_losing_digits(value: object) -> None:
 def test_base64_round_trips(value: bytes) -> None:
     text = base64.b64encode(value).decode()
     assert builtin("base64Binary").to_json(builtin("base64Binary").to_text(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "lenient"),
+    [
+        ("date", "２０２４-01-01", False),
+        ("dateTime", "2024-01-01T1٠:00:00Z", False),
+        ("duration", "P１D", False),
+        ("gYear", "２０２４", False),
+        ("decimal", "١٢.٥", False),
+        ("double", "１.5", True),
+    ],
+)
+def test_digits_other_than_ascii_are_refused(name: str, value: str, lenient: bool) -> None:
+    """XSD lexical forms take the digits 0-9 only; others would reach the backend as they are."""
+    with pytest.raises(TypeMismatch):
+        builtin(name).to_text(value, lenient=lenient)
+
+
+def test_a_time_zone_offset_past_fourteen_hours_is_refused() -> None:
+    with pytest.raises(TypeMismatch):
+        builtin("dateTime").to_text("2024-01-01T10:00:00+14:30")
+    assert builtin("dateTime").to_text("2024-01-01T10:00:00-14:00") == "2024-01-01T10:00:00-14:00"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("integer", 1.2345678901234568e29), ("nonNegativeInteger", 1.2345678901234568e29), ("long", 1e18),
+     ("decimal", 1.2345678901234568e29)],
+)
+def test_a_json_number_too_large_to_be_exact_is_refused(name: str, value: float) -> None:
+    """123456789012345678901234567890 reaches Rosetta as a double: its last digits are gone."""
+    with pytest.raises(TypeMismatch, match="exact"):
+        builtin(name).to_text(value)
+
+
+def test_a_query_value_with_thousands_of_digits_is_refused_not_a_crash() -> None:
+    with pytest.raises(TypeMismatch):
+        builtin("int").to_text("9" * 5000, lenient=True)
+
+
+def test_an_integer_no_json_number_can_carry_may_be_sent_as_a_string_of_digits() -> None:
+    """Past 64 bits only: a value a JSON number carries exactly must still be a number."""
+    assert builtin("integer").to_text("123456789012345678901234567890") == "123456789012345678901234567890"
+    assert builtin("negativeInteger").to_text(" -18446744073709551617 ") == "-18446744073709551617"
+    for name, text in (("integer", "5"), ("integer", "18446744073709551615"), ("long", "99999999999999999999")):
+        with pytest.raises(TypeMismatch):
+            builtin(name).to_text(text)
+
+
+@pytest.mark.parametrize("text", ["123456789012345678901234567890", "-18446744073709551617", "9" * 5000])
+def test_integers_beyond_64_bits_come_out_as_strings(text: str) -> None:
+    """A JSON encoder (and most clients) stop at 64 bits; a string keeps every digit."""
+    assert builtin("integer").to_json(text) == text
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [("double", "1e400", "INF"), ("float", "-1e400", "-INF")])
+def test_a_double_beyond_its_range_is_infinity_as_a_string(name: str, text: str, expected: str) -> None:
+    assert builtin(name).to_json(text) == expected
+
+
+def test_a_decimal_too_large_for_a_number_stays_a_string() -> None:
+    assert builtin("decimal").to_json("9" * 400, "number") == "9" * 400
+
+
+@pytest.mark.parametrize("items", [["a b"], ["a", ""], ["tab\there"]])
+def test_list_items_holding_whitespace_are_refused(items: list[str]) -> None:
+    """An xs:list is whitespace-separated: "a b" would reach the backend as two items."""
+    with pytest.raises(TypeMismatch, match="whitespace"):
+        SimpleType("list", "string", item=builtin("string")).to_text(items)
