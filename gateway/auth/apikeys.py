@@ -49,4 +49,8 @@ class ApiKeyTable:
         """The consumer whose key this is, or ``None``."""
         if not key or len(key) > MAX_KEY_LENGTH:
             return None
-        return self._by_digest.get(digest(key))
+        try:
+            hashed = digest(key)
+        except UnicodeEncodeError:  # header bytes that are not UTF-8 arrive as lone surrogates
+            return None
+        return self._by_digest.get(hashed)

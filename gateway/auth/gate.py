@@ -7,7 +7,9 @@ For each request :meth:`AuthGate.authenticate`:
    ``auth`` key (deny by default), or nobody's credentials for ``auth: none``;
 2. takes the first credential present, in that order, and verifies it:
    missing or invalid is a 401 with an RFC 6750 ``WWW-Authenticate`` challenge
-   (``error="invalid_token"``, never which check failed);
+   (``error="invalid_token"``, never which check failed); a credential header
+   sent twice is a 400 (``error="invalid_request"``): Rosetta would judge one
+   copy and an upstream might read the other;
 3. checks the route's ``scopes`` (all required) and ``roles`` (any of): a 403
    (``error="insufficient_scope"`` for bearer tokens);
 4. runs the route's policies, which may refuse with their own status.
@@ -31,9 +33,9 @@ from gateway.auth.jwt import InvalidToken, JwtVerifier
 from gateway.auth.policies import PolicyRequest
 from gateway.auth.policy_loader import LoadedPolicy, PolicyLoadError, load_route_policies
 from gateway.auth.settings import AuthSettings
-from gateway.auth.tls import peer_common_name
+from gateway.auth.tls import peer_common_names
 from gateway.auth.upstream import IDENTITY_HEADERS
-from gateway.errors import Forbidden, GatewayError, ServiceUnavailable, Unauthorized
+from gateway.errors import Forbidden, GatewayError, InvalidHeader, ServiceUnavailable, Unauthorized
 from gateway.plugin import ANONYMOUS, Consumer
 
 if TYPE_CHECKING:
@@ -147,7 +149,8 @@ class AuthGate:
         the connection remembers the last one that passed here (the header exactly as
         sent, the verifier or key table that passed it, and for a token the cache
         entry's end), so the next call skips the credential's SHA-256. Any other
-        header is judged as on a new connection.
+        header is judged as on a new connection; a credential header sent twice is
+        left to :meth:`authenticate`, which refuses it.
         """
         plan = self._plan_for(exchange.endpoint)
         if plan.open or plan.policies or not plan.accepted:
@@ -165,7 +168,7 @@ class AuthGate:
         return consumer
 
     def _known_token(self, request: Request, jwt: JwtVerifier) -> Consumer | None:
-        header = request.headers.get("authorization")
+        header = _single(request, "authorization")
         if header is None:
             return None
         remembered = _remembered(request, "rosetta_bearer", jwt, header)
@@ -179,7 +182,7 @@ class AuthGate:
         return entry[0]
 
     def _known_key(self, request: Request) -> Consumer | None:
-        key = request.headers.get(self._key_header)
+        key = _single(request, self._key_header)
         if key is None:
             return None
         table = self._consumers.api_keys
@@ -226,21 +229,32 @@ class AuthGate:
     async def _identify(self, request: Request, accepted: tuple[str, ...]) -> Consumer:
         for method in accepted:
             if method == "jwt":
-                token = _bearer(request.headers.get("authorization"))
+                token = _bearer(self._credential(request, "Authorization"))
                 if token is not None:
                     return await self._verify_token(token, accepted)
             elif method == "api_key":
-                key = request.headers.get(self._key_header)
+                key = self._credential(request, self._key_header)
                 if key is not None:
                     return self._verify_key(key, accepted)
             elif method == "mtls":
-                name = peer_common_name(request.transport)
-                if name is not None:
-                    return self._verify_certificate(name, accepted)
+                names = peer_common_names(request.transport)
+                if names:
+                    return self._verify_certificate(names, accepted)
         raise Unauthorized(
             f"this route requires credentials: {_describe(accepted, self._key_header)}",
             headers=self._challenge(accepted),
         )
+
+    def _credential(self, request: Request, name: str) -> str | None:
+        """The value of credential header ``name``, ``None`` when absent; ``InvalidHeader`` when
+        sent more than once (RFC 6750 §3.1 ``invalid_request``): Rosetta would judge one copy,
+        while an upstream receiving both (``forward_auth``) might read the other."""
+        values = request.headers.getall(name, ())
+        if len(values) > 1:
+            challenge = f'Bearer realm="{self.settings.realm}", error="invalid_request"'
+            headers = {"WWW-Authenticate": challenge} if name == "Authorization" else None
+            raise InvalidHeader(f"send the {name} header once, not {len(values)} times", headers=headers)
+        return values[0] if values else None
 
     async def _verify_token(self, token: str, accepted: tuple[str, ...]) -> Consumer:
         assert self._jwt is not None
@@ -263,9 +277,13 @@ class AuthGate:
             raise Unauthorized("the API key is not valid", headers=self._challenge(accepted))
         return consumer
 
-    def _verify_certificate(self, name: str, accepted: tuple[str, ...]) -> Consumer:
+    def _verify_certificate(self, names: tuple[str, ...], accepted: tuple[str, ...]) -> Consumer:
+        if len(names) > 1:  # which CN the CA checked is unknowable: the certificate names nobody
+            raise Unauthorized(
+                "the client certificate names more than one subject CN", headers=self._challenge(accepted)
+            )
         mtls = self.settings.mtls
-        consumer_id = mtls.subjects.get(name) if mtls is not None else None
+        consumer_id = mtls.subjects.get(names[0]) if mtls is not None else None
         if consumer_id is None:
             raise Unauthorized(
                 "the client certificate is not mapped to a consumer", headers=self._challenge(accepted)
@@ -336,6 +354,12 @@ class AuthGate:
         if "mtls" in self.methods and self._client_certificates is False:
             errors.append("auth.mtls: needs server.tls with client_certificates: optional or required")
         return errors
+
+
+def _single(request: Request, name: str) -> str | None:
+    """The value of header ``name`` when sent exactly once; ``None`` otherwise."""
+    values = request.headers.getall(name, ())
+    return values[0] if len(values) == 1 else None
 
 
 def _remembered(request: Request, slot: str, checker: object, header: str) -> Consumer | None:

@@ -1,8 +1,12 @@
 """The signing keys of one issuer's JWKS URL: fetched, cached, refetched sparingly.
 
-The keys are fetched with PyJWT's :class:`~jwt.PyJWKClient` (blocking
-``urllib``) in a worker thread with a bounded timeout, so the event loop never
-waits on the identity provider. Fetches are *single-flight* and *rate-limited*:
+The keys are fetched by :func:`fetch_jwks` (blocking ``urllib``) in a worker
+thread, so the event loop never waits on the identity provider. A fetch follows
+no redirect, reads at most :data:`MAX_JWKS_BYTES` and stops reading once
+``timeout`` has passed, even when the IdP keeps trickling bytes: the worker
+threads are few and shared with the rest of the gateway (e.g. DNS look-ups),
+so none may be held by a slow IdP. Fetches are *single-flight* and
+*rate-limited*:
 
 - an unknown ``kid`` triggers at most one fetch per ``refresh_interval``; every
   request that arrives while it runs waits for that same fetch (no refetch
@@ -17,23 +21,47 @@ waits on the identity provider. Fetches are *single-flight* and *rate-limited*:
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import logging
 import math
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jwt import PyJWK, PyJWKClient, PyJWTError
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from jwt import PyJWK, PyJWTError
 
-__all__ = ["FETCH_ERRORS", "JwksKeys", "KeysUnavailable", "SigningKey", "UnknownKey"]
+__all__ = [
+    "FETCH_ERRORS",
+    "MAX_JWKS_BYTES",
+    "JwksKeys",
+    "KeysUnavailable",
+    "SigningKey",
+    "UnknownKey",
+    "fetch_jwks",
+    "key_problem",
+    "parse_jwks",
+]
 
 log = logging.getLogger("rosetta.auth")
 
-#: What a JWKS fetch can raise, all meaning "no fresh keys this time": PyJWT's
-#: client errors (connection, HTTP status, not a JWK Set), a body that is not
-#: JSON (ValueError), socket errors and our own deadline.
-FETCH_ERRORS: tuple[type[Exception], ...] = (PyJWTError, ValueError, OSError, TimeoutError)
+#: What a JWKS fetch can raise, all meaning "no fresh keys this time": socket,
+#: URL and HTTP-status errors and our own deadline (OSError: ``URLError``,
+#: ``HTTPError``, ``TimeoutError``), a broken HTTP answer (``HTTPException``), a
+#: body too large, not JSON or not a JWK Set (ValueError).
+FETCH_ERRORS: tuple[type[Exception], ...] = (OSError, http.client.HTTPException, ValueError)
+
+#: The largest JWKS body read: a set of a few dozen keys takes tens of kilobytes.
+MAX_JWKS_BYTES = 1 << 20
+_CHUNK = 1 << 16
+
+#: The smallest RSA modulus trusted to verify signatures (NIST SP 800-131A).
+MIN_RSA_BITS = 2048
+_PUBLIC_KEYS = (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)
 
 
 class KeysUnavailable(Exception):
@@ -67,7 +95,6 @@ class JwksKeys:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
-        self._client = PyJWKClient(url, cache_jwk_set=False, timeout=timeout)
         self._timeout = timeout
         self._interval = refresh_interval
         self._max_age = max_age
@@ -139,7 +166,7 @@ class JwksKeys:
 
     async def _fetch(self) -> None:
         try:
-            raw = await asyncio.wait_for(asyncio.to_thread(self._client.fetch_data), self._timeout + 1)
+            raw = await asyncio.wait_for(asyncio.to_thread(fetch_jwks, self.url, self._timeout), self._timeout * 2 + 1)
             keys = parse_jwks(raw)
         except FETCH_ERRORS as exc:
             log.warning("cannot fetch signing keys from %s: %s", self.url, _reason(exc))
@@ -148,6 +175,53 @@ class JwksKeys:
             log.warning("the JWKS at %s holds no usable signing key", self.url)
             return
         self._keys, self._fetched_at = keys, self._clock()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects (a 3xx is an error): keys come from the configured URL only."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect())
+
+
+def fetch_jwks(url: str, timeout: float, max_bytes: int = MAX_JWKS_BYTES) -> Any:
+    """The JSON document at ``url``, fetched within about ``timeout`` seconds (blocking).
+
+    Each socket wait is bounded by ``timeout`` and reading stops once ``timeout``
+    has passed since the start, so the call returns within twice ``timeout``
+    however slowly the server sends. Raises one of :data:`FETCH_ERRORS`: a 3xx
+    (redirects are not followed) or other error status, a body over
+    ``max_bytes``, a body that is not JSON.
+    """
+    deadline = time.monotonic() + timeout
+    request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "rosetta"})
+    try:
+        response = _OPENER.open(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        exc.close()  # an error status still holds its connection open
+        raise
+    with response:
+        body = _read_body(response, deadline, max_bytes)
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("the JWKS nests too deeply to be a JWK Set") from None
+
+
+def _read_body(response: Any, deadline: float, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := response.read1(_CHUNK):
+        size += len(chunk)
+        if size > max_bytes:
+            raise ValueError(f"the JWKS is larger than {max_bytes} bytes")
+        if time.monotonic() > deadline:
+            raise TimeoutError("the JWKS took longer than the timeout to arrive")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def parse_jwks(raw: Any) -> dict[str | None, SigningKey]:
@@ -164,19 +238,42 @@ def parse_jwks(raw: Any) -> dict[str | None, SigningKey]:
 
 
 def _signing_key(entry: Any) -> SigningKey | None:
-    if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
+    """The key of one JWK Set entry, unless it is not for verifying signatures (``use``,
+    ``key_ops``; RFC 7517 §4.2–4.3), does not parse, or fails :func:`key_problem`."""
+    if not isinstance(entry, dict) or entry.get("use", "sig") != "sig" or not _may_verify(entry.get("key_ops")):
         return None
     try:
         jwk = PyJWK.from_dict(entry)
     except (PyJWTError, ValueError, TypeError):
         return None
     kid, alg = entry.get("kid"), entry.get("alg")
+    problem = key_problem(jwk.key)
+    if problem is not None:
+        log.warning("a key of the JWKS (kid %r) is not used: %s", kid, problem)
+        return None
     return SigningKey(
         kid=kid if isinstance(kid, str) else None,
         key_type=str(entry.get("kty")),
         algorithm=alg if isinstance(alg, str) else None,
         key=jwk.key,
     )
+
+
+def _may_verify(key_ops: Any) -> bool:
+    return key_ops is None or (isinstance(key_ops, list) and "verify" in key_ops)
+
+
+def key_problem(key: Any) -> str | None:
+    """Why ``key`` must not verify tokens, or ``None`` when it may.
+
+    Private or symmetric key material published as a public key lets anybody
+    sign; an RSA key under :data:`MIN_RSA_BITS` bits can be factored.
+    """
+    if not isinstance(key, _PUBLIC_KEYS):
+        return "it is not a public key (private or secret key material is never trusted)"
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        return f"a {key.key_size}-bit RSA key is too weak ({MIN_RSA_BITS} bits at least)"
+    return None
 
 
 def _reason(exc: BaseException) -> str:

@@ -10,8 +10,9 @@ debug level, never shown to the caller):
   secret, so a token "signed" with a public key as HMAC secret cannot pass);
 - the key it names fits the algorithm (JWK ``kty``/``alg``) and verifies the
   signature;
-- ``exp``, ``nbf`` and ``iat`` hold within ``leeway``; ``aud`` names an
-  accepted audience; every required claim is present;
+- ``exp``, ``nbf`` and ``iat`` are JSON numbers (RFC 7519 §2 NumericDate, not
+  strings) and hold within ``leeway``; ``aud`` names an accepted audience;
+  every required claim is present;
 - the consumer claim is a non-empty string.
 
 Verified tokens are remembered (bounded, never past their ``exp`` nor
@@ -33,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from gateway.auth.consumers import ConsumerDirectory
-from gateway.auth.jwks import JwksKeys, KeysUnavailable, SigningKey, UnknownKey
+from gateway.auth.jwks import JwksKeys, KeysUnavailable, SigningKey, UnknownKey, key_problem
 from gateway.auth.settings import KEY_TYPES, IssuerSettings, JwtSettings
 from gateway.plugin import Consumer
 
@@ -130,7 +131,7 @@ class JwtVerifier:
 
     def cached_entry(self, token: str) -> tuple[Consumer, float] | None:
         """:meth:`cached`, with the ``time.time()`` until which the entry holds."""
-        if len(token) > self.settings.max_token_bytes:
+        if len(token) > self.settings.max_token_bytes or not token.isascii():
             return None
         return self._cache.entry(_digest(token))
 
@@ -141,6 +142,9 @@ class JwtVerifier:
         """
         if len(token) > self.settings.max_token_bytes:
             raise InvalidToken("token longer than max_token_bytes")
+        if not token.isascii():
+            # A JWT is base64url and dots; bytes that are not UTF-8 arrive as lone surrogates.
+            raise InvalidToken("token holds characters that are not ASCII")
         consumer = self.cached(token)
         if consumer is not None:
             return consumer
@@ -148,6 +152,7 @@ class JwtVerifier:
             claims = await self._verified_claims(token)
         except TOKEN_ERRORS as exc:
             raise InvalidToken(type(exc).__name__) from None
+        _check_numeric_dates(claims)
         consumer = self._consumer(claims)
         self._cache.put(_digest(token), consumer, claims.get("exp"))
         return consumer
@@ -189,6 +194,21 @@ class JwtVerifier:
         return self._consumers.consumer(consumer_id, "jwt", scope_names, role_names)
 
 
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _check_numeric_dates(claims: dict[str, Any]) -> None:
+    """``InvalidToken`` unless each time claim present is a JSON number (RFC 7519 §2).
+
+    PyJWT also takes ``"1700000000"``; Rosetta refuses it, as the verified-token cache
+    could not tell when such a token ends.
+    """
+    for name in _TIME_CLAIMS:
+        value = claims.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidToken(f"claim {name!r} is not a number")
+
+
 def _names(value: Any) -> Iterable[str]:
     """Scopes or roles from a claim: a space-separated string or a list of strings."""
     if isinstance(value, str):
@@ -207,7 +227,8 @@ _KEY_CLASSES: tuple[tuple[type, str], ...] = (
 
 
 def load_public_key(pem: bytes, algorithms: Iterable[str]) -> SigningKey:
-    """A public key (or certificate) in PEM that fits every algorithm; ``ValueError`` otherwise."""
+    """A public key (or certificate) in PEM that fits every algorithm and passes
+    :func:`~gateway.auth.jwks.key_problem`; ``ValueError`` otherwise."""
     try:
         key: Any = (
             x509.load_pem_x509_certificate(pem).public_key()
@@ -220,6 +241,9 @@ def load_public_key(pem: bytes, algorithms: Iterable[str]) -> SigningKey:
     misfits = [alg for alg in algorithms if KEY_TYPES.get(alg) != key_type]
     if key_type is None or misfits:
         raise ValueError(f"a {key_type or 'unsupported'} key cannot verify {', '.join(misfits)}")
+    problem = key_problem(key)
+    if problem is not None:
+        raise ValueError(problem)
     return SigningKey(kid=None, key_type=key_type, algorithm=None, key=key)
 
 
@@ -249,7 +273,7 @@ class _VerifiedTokens:
             return
         until = time.time() + self._ttl
         if isinstance(exp, int | float):
-            until = min(until, float(exp))
+            until = min(until, exp)  # no float(): an int past the float range would overflow
         if len(self._entries) >= self._size:
             self._entries.pop(next(iter(self._entries)))
         self._entries[key] = (consumer, until)

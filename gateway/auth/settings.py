@@ -69,7 +69,7 @@ KEY_TYPES: Mapping[str, str] = {
     "EdDSA": "OKP",
 }
 # RFC 7518 §3.2: an HMAC key must be at least as long as the hash output.
-_MIN_SECRET_BYTES = 32
+_SECRET_BYTES: Mapping[str, int] = {"HS256": 32, "HS384": 48, "HS512": 64}
 
 Sha256Hex = Annotated[
     str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$", to_lower=True, strip_whitespace=True)
@@ -126,13 +126,6 @@ class IssuerSettings(_Model):
             raise ValueError("name at least one audience")
         return value
 
-    @field_validator("secret")
-    @classmethod
-    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value().encode()) < _MIN_SECRET_BYTES:
-            raise ValueError(f"an HMAC secret needs at least {_MIN_SECRET_BYTES} bytes")
-        return value
-
     @model_validator(mode="after")
     def _one_key_source(self) -> IssuerSettings:
         given = [self.jwks_url, self.public_key_file, self.secret]
@@ -152,7 +145,15 @@ class IssuerSettings(_Model):
                 raise ValueError(f"algorithms: {alg} is an HMAC algorithm; it needs 'secret', never a public key")
             if not hmac and self.secret is not None:
                 raise ValueError(f"algorithms: {alg} needs a public key ('jwks_url' or 'public_key_file')")
+        self._long_secret()
         return self
+
+    def _long_secret(self) -> None:
+        secret = len(self.secret.get_secret_value().encode()) if self.secret is not None else 0
+        for alg in self.algorithms:
+            needed = _SECRET_BYTES.get(alg, 0)
+            if secret < needed:
+                raise ValueError(f"secret: {alg} needs a secret of at least {needed} bytes (RFC 7518 §3.2)")
 
     @property
     def audiences(self) -> tuple[str, ...]:

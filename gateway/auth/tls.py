@@ -14,8 +14,9 @@
         subjects: {"client.acme.example": acme}  # certificate CN → consumer
 
 The TLS handshake verifies a client certificate against ``client_ca_file``;
-:func:`peer_common_name` then reads the verified certificate's subject CN,
-which ``auth.mtls.subjects`` maps to a consumer.
+:func:`peer_common_names` then reads the verified certificate's subject CN,
+which ``auth.mtls.subjects`` maps to a consumer. A subject naming more than
+one CN names nobody: which of them the CA checked is unknowable.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "UpstreamTls",
     "client_ssl_context",
     "peer_common_name",
+    "peer_common_names",
     "sanic_ssl",
     "server_ssl_context",
 ]
@@ -130,22 +132,24 @@ def client_ssl_context(tls: UpstreamTls) -> ssl.SSLContext:
     return context
 
 
-def peer_common_name(transport: Any) -> str | None:
-    """The subject CN of the verified client certificate on ``transport``, if any.
+def peer_common_names(transport: Any) -> tuple[str, ...]:
+    """Every subject CN of the verified client certificate on ``transport``, in order;
+    ``()`` without one.
 
     ``getpeercert()`` returns a certificate only after the handshake verified
     it against ``client_ca_file``; an unverified one is never seen here.
     """
-    if transport is None:
-        return None
-    cert = transport.get_extra_info("peercert")
+    cert = transport.get_extra_info("peercert") if transport is not None else None
     if not cert:
-        return None
-    for rdn in cert.get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                return str(value)
-    return None
+        return ()
+    return tuple(str(value) for rdn in cert.get("subject", ()) for key, value in rdn if key == "commonName")
+
+
+def peer_common_name(transport: Any) -> str | None:
+    """The subject CN of the verified client certificate on ``transport`` when it names
+    exactly one; ``None`` without a certificate, or for a subject naming several."""
+    names = peer_common_names(transport)
+    return names[0] if len(names) == 1 else None
 
 
 def _password(secret: SecretStr | None) -> str | None:

@@ -30,15 +30,17 @@ class Issued:
         return cert_path, key_path
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+def _name(cn: str, *more_cns: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name) for name in (cn, *more_cns)])
 
 
-def _builder(subject: str, issuer: x509.Name, key: ec.EllipticCurvePrivateKey) -> x509.CertificateBuilder:
+def _builder(
+    subject: str, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, more_cns: tuple[str, ...] = ()
+) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)
     return (
         x509.CertificateBuilder()
-        .subject_name(_name(subject))
+        .subject_name(_name(subject, *more_cns))
         .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -60,10 +62,11 @@ def make_ca(cn: str) -> Issued:
     return Issued(key, cert)
 
 
-def issue(ca: Issued, cn: str, *, server: bool) -> Issued:
+def issue(ca: Issued, cn: str, *, server: bool, more_cns: tuple[str, ...] = ()) -> Issued:
+    """A certificate signed by ``ca`` for subject ``CN=cn`` (and ``more_cns``, each a CN of its own)."""
     key = ec.generate_private_key(ec.SECP256R1())
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
-    builder = _builder(cn, ca.cert.subject, key).add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    builder = _builder(cn, ca.cert.subject, key, more_cns).add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     if server:
         names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)

@@ -1,8 +1,9 @@
 """A local identity provider for the token tests: a real HTTP server on 127.0.0.1.
 
 It serves its JSON Web Key Set at ``/.well-known/jwks.json``, signs tokens with
-its current key, rotates keys, can answer errors or hang, and counts how often
-its JWKS was fetched.
+its current key, rotates keys, can answer errors, hang, pad its answer or trickle
+it byte by byte, and counts how often its JWKS was fetched and how often a
+client hung up before the end of it.
 """
 
 from __future__ import annotations
@@ -87,6 +88,11 @@ class LocalIdP:
         self.status = 200
         self.delay = 0.0
         self.extra_jwks: list[dict[str, Any]] = []
+        self.body: bytes | None = None  # served instead of the JWKS when set
+        self.padding = 0  # bytes of JSON whitespace after the JWKS
+        self.trickle = 0.0  # seconds between bytes of the answer (no Content-Length then)
+        self.hung_up = 0
+        self.redirect_to: str | None = None  # answer 302 to this URL
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -110,6 +116,14 @@ class LocalIdP:
             keys.append({**jwk, "kid": kid, "alg": "RS256", "use": "sig"})
         return {"keys": keys + self.extra_jwks}
 
+    def answer(self) -> bytes:
+        """The body of the next JWKS answer."""
+        if self.status != 200:
+            return b"<html>oops</html>"
+        if self.body is not None:
+            return self.body
+        return json.dumps(self.jwks()).encode() + b" " * self.padding
+
     def token(self, kid: str | None = None, key: rsa.RSAPrivateKey | None = None, **overrides: Any) -> str:
         """A token signed with the current key (or ``key``), with ``claims(**overrides)``."""
         kid = kid or self.current
@@ -124,15 +138,27 @@ class LocalIdP:
                 idp.hits += 1
                 if idp.delay:
                     time.sleep(idp.delay)
-                body = json.dumps(idp.jwks()).encode() if idp.status == 200 else b"<html>oops</html>"
                 try:
-                    self.send_response(idp.status)
+                    self.send_response(302 if idp.redirect_to else idp.status)
+                    if idp.redirect_to:
+                        self.send_header("Location", idp.redirect_to)
                     self.send_header("Content-Type", "application/json")
+                    self._send_body(idp.answer())
+                except (BrokenPipeError, ConnectionResetError):
+                    idp.hung_up += 1  # the gateway gave up waiting (a hanging IdP)
+
+            def _send_body(self, body: bytes) -> None:
+                if not idp.trickle:
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the gateway gave up waiting (a hanging IdP)
+                    return
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for i in range(len(body)):
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(idp.trickle)
 
             def log_message(self, *args: Any) -> None:
                 pass

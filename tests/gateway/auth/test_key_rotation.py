@@ -6,6 +6,7 @@ import uuid
 import httpx
 import pytest
 
+from gateway.auth.jwks import MAX_JWKS_BYTES, JwksKeys, KeysUnavailable
 from gateway.runtime import StartupError
 from gateway.testing import free_port, serve_gateway
 from tests.gateway.auth.helpers import assert_invalid_token, assert_problem, bearer
@@ -115,3 +116,56 @@ async def test_a_hanging_idp_does_not_hang_start_up_or_calls(idp):
     async with serve_gateway(config(idp)) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
         response = await client.post("/rx/Echo", json={}, headers=bearer(idp.token()))
         assert_problem(response, 503, "auth-unavailable")
+
+
+async def test_an_oversized_jwks_is_refused_and_the_known_keys_keep_serving(idp):
+    async with serve_gateway(config(idp)) as url, httpx.AsyncClient(base_url=url) as client:
+        old = idp.token()
+        idp.rotate()
+        idp.padding = MAX_JWKS_BYTES
+        await asyncio.sleep(INTERVAL + 0.1)
+        assert_invalid_token(await client.post("/rx/Echo", json={}, headers=bearer(idp.token())))
+        assert idp.hits == 2
+        assert (await client.post("/rx/Echo", json={}, headers=bearer(old))).status_code == 200
+
+
+async def test_a_jwks_trickled_byte_by_byte_is_given_up_within_its_timeout(idp):
+    """A fetch ends by its deadline, not when the IdP stops sending: a thread left reading
+    would hold one of the event loop's few worker threads."""
+    idp.trickle = 0.05  # a few hundred bytes: many seconds
+    keys = JwksKeys(idp.jwks_url, timeout=0.5, refresh_interval=INTERVAL, max_age=600)
+    await keys.start(required=False)
+    for _ in range(30):
+        if idp.hung_up:
+            break
+        await asyncio.sleep(0.1)
+    assert idp.hung_up == 1
+    with pytest.raises(KeysUnavailable):
+        await keys.key(None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[" * 100_000, b'{"keys": "x"}', b"\xff\xfe", b"null", b'{"keys": [' + b"{}," * 10 + b"{}]}"],
+    ids=["not-json", "deeply-nested", "keys-not-a-list", "not-utf8", "null", "no-usable-key"],
+)
+async def test_a_jwks_answer_that_is_no_key_set_leaves_start_up_running_without_keys(idp, body):
+    idp.body = body
+    keys = JwksKeys(idp.jwks_url, timeout=0.5, refresh_interval=INTERVAL, max_age=600)
+    await keys.start(required=False)
+    with pytest.raises(KeysUnavailable):
+        await keys.key(None)
+
+
+async def test_a_jwks_url_that_redirects_is_not_followed(idp):
+    """Keys come from the configured URL only: a redirect could lead to plain http or another host."""
+    elsewhere = LocalIdP().start()
+    try:
+        idp.redirect_to = elsewhere.jwks_url
+        keys = JwksKeys(idp.jwks_url, timeout=0.5, refresh_interval=INTERVAL, max_age=600)
+        await keys.start(required=False)
+        with pytest.raises(KeysUnavailable):
+            await keys.key(None)
+        assert (idp.hits, elsewhere.hits) == (1, 0)
+    finally:
+        elsewhere.stop()

@@ -8,7 +8,7 @@ import jwt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from gateway.auth.jwks import parse_jwks
@@ -26,6 +26,7 @@ from tests.gateway.auth.helpers import (
 from tests.gateway.auth.idp import claims, public_pem, remember_token, rsa_key
 
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
+WEAK_RSA = rsa.generate_private_key(public_exponent=65537, key_size=1024)
 
 
 def pem_config(path, algorithms):
@@ -141,3 +142,38 @@ async def test_a_connection_remembers_its_last_verified_token_for_its_own_verifi
     finally:
         await first.close()
         await second.close()
+
+
+def test_a_jwks_key_whose_key_ops_exclude_verify_is_not_a_signing_key():
+    rsa_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key(0).public_key()))
+    keys = parse_jwks(
+        {
+            "keys": [
+                {**rsa_jwk, "kid": "verify", "key_ops": ["verify"]},
+                {**rsa_jwk, "kid": "encrypt", "key_ops": ["encrypt", "wrapKey"]},
+                {**rsa_jwk, "kid": "odd", "key_ops": "verify"},
+            ]
+        }
+    )
+    assert list(keys) == ["verify"]
+
+
+def test_a_jwks_key_holding_private_material_is_never_used():
+    """A published private key lets anybody sign: Rosetta does not trust it (nor crash on it)."""
+    private = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key(0)))
+    ec_private = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(EC_KEY))
+    secret = {"kty": "oct", "k": "c2VjcmV0LWtleS1tYXRlcmlhbC0wMTIzNDU2Nzg5YWI"}
+    assert parse_jwks({"keys": [{**private, "kid": "rsa"}, {**ec_private, "kid": "ec"}, {**secret, "kid": "oct"}]}) == {}
+
+
+def test_a_jwks_rsa_key_under_2048_bits_is_not_a_signing_key():
+    weak = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(WEAK_RSA.public_key()))
+    strong = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key(0).public_key()))
+    assert list(parse_jwks({"keys": [{**weak, "kid": "weak"}, {**strong, "kid": "strong"}]})) == ["strong"]
+
+
+async def test_a_pem_rsa_key_under_2048_bits_is_a_start_up_error(tmp_path):
+    (tmp_path / "idp.pem").write_bytes(public_pem(WEAK_RSA))
+    with pytest.raises(StartupError) as raised:
+        await status(pem_config(tmp_path / "idp.pem", ["RS256"]), "x")
+    assert raised.value.errors == ["auth.jwt.issuers[0]: a 1024-bit RSA key is too weak (2048 bits at least)"]

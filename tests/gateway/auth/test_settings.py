@@ -198,3 +198,11 @@ def test_mtls_needs_at_least_one_subject(tmp_path):
 
 def test_no_method_is_configured_by_default(tmp_path):
     assert build_config(auth_config({}), tmp_path).auth.methods() == frozenset()
+
+
+@pytest.mark.parametrize(("alg", "needed"), [("HS384", 48), ("HS512", 64)])
+def test_an_hmac_secret_shorter_than_its_algorithms_hash_is_refused(tmp_path, alg, needed):
+    """RFC 7518 §3.2: the key is at least as long as the hash output, per algorithm."""
+    raw = auth_config({"jwt": {"issuers": [issuer(jwks_url=None, secret="s" * (needed - 1), algorithms=["HS256", alg])]}})
+    assert f"{alg} needs a secret of at least {needed} bytes" in errors_of(raw, tmp_path)[0]
+    build_config(auth_config({"jwt": {"issuers": [issuer(jwks_url=None, secret="s" * needed, algorithms=[alg])]}}), tmp_path)

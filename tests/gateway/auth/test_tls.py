@@ -29,6 +29,8 @@ def pki(tmp_path_factory):
     files["acme"] = issue(ca, "client.acme.example", server=False).write(folder, "acme")
     files["stranger"] = issue(ca, "client.stranger.example", server=False).write(folder, "stranger")
     files["rogue"] = issue(rogue, "client.acme.example", server=False).write(folder, "rogue")
+    two_cns = ("client.acme.example",)
+    files["two-cns"] = issue(ca, "client.stranger.example", server=False, more_cns=two_cns).write(folder, "two-cns")
     return files
 
 
@@ -105,6 +107,13 @@ async def test_a_certificate_with_an_unmapped_subject_is_a_401(pki, tmp_path):
     async with serve_gateway(config) as url, client(url, pki, "stranger") as c:
         body = assert_problem(await c.post("/mtls/Echo", json={}), 401, "unauthorized")
     assert body["detail"] == "the client certificate is not mapped to a consumer"
+
+
+async def test_a_certificate_naming_two_subject_cns_is_a_401_for_either(https_url, pki):
+    """Which CN a CA checked before signing is unknowable: a subject naming two is nobody."""
+    async with client(https_url, pki, "two-cns") as c:
+        body = assert_problem(await c.post("/mtls/Echo", json={}), 401, "unauthorized")
+    assert body["detail"] == "the client certificate names more than one subject CN"
 
 
 async def test_required_client_certificates_refuse_a_client_without_one(pki):

@@ -5,9 +5,10 @@ import json
 import time
 
 import httpx
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from jwt.algorithms import ECAlgorithm
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from gateway.auth.apikeys import digest
 from gateway.testing import serve_gateway
@@ -24,6 +25,7 @@ from tests.gateway.auth.idp import (
     claims,
     hs256_with,
     public_pem,
+    remember_token,
     rsa_key,
     unsigned,
 )
@@ -363,3 +365,49 @@ async def test_a_token_remembered_by_its_connection_still_expires():
             assert_invalid_token(await call(one, token))
     finally:
         idp.stop()
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+async def test_a_time_claim_that_is_not_a_json_number_is_refused(gateway, idp, claim):
+    """RFC 7519 §2: a NumericDate is a JSON number; a string would be trusted from the cache
+    past the time it names."""
+    now = int(time.time())
+    value = {"exp": now + 300, "nbf": now - 10, "iat": now - 10}[claim]
+    assert_invalid_token(await call(gateway, idp.token(**{claim: str(value)})))
+
+
+async def test_a_token_with_a_string_exp_is_not_trusted_past_it(idp):
+    async with serve_gateway(jwt_config(idp, leeway=0)) as url, httpx.AsyncClient(base_url=url) as client:
+        exp = int(time.time()) + 2
+        token = idp.token(exp=str(exp))
+        await call(client, token)
+        await asyncio.sleep(exp - time.time() + 0.05)
+        assert_invalid_token(await call(client, token))
+
+
+async def test_a_token_expiring_beyond_any_float_is_a_valid_token_not_a_crash(gateway, idp):
+    response = await call(gateway, idp.token(exp=10**400, sub="far"))
+    assert response.status_code == 200 and response.json()["consumer"] == "far"
+
+
+async def test_a_token_pointing_to_its_own_key_is_refused_and_the_pointer_never_fetched(gateway, idp):
+    """`jku`, `x5u`, `jwk` and `x5c` name keys the caller chose: the key comes from config only."""
+    attacker = LocalIdP()
+    attacker.keys = {idp.current: rsa_key(2)}
+    attacker.start()
+    try:
+        public = json.loads(RSAAlgorithm.to_jwk(rsa_key(2).public_key()))
+        headers = {"kid": idp.current, "jku": attacker.jwks_url, "x5u": attacker.jwks_url, "jwk": public}
+        token = remember_token(jwt.encode(claims(), rsa_key(2), algorithm="RS256", headers=headers))
+        assert_invalid_token(await call(gateway, token))
+        assert attacker.hits == 0
+    finally:
+        attacker.stop()
+
+
+async def test_a_token_with_a_critical_header_extension_rosetta_does_not_know_is_refused(gateway, idp):
+    """RFC 7515 §4.1.11: a `crit` extension the recipient does not understand makes the token invalid."""
+    signing = idp.keys[idp.current]
+    headers = {"kid": idp.current, "crit": ["urn:example:binding"], "urn:example:binding": True}
+    token = remember_token(jwt.encode(claims(), signing, algorithm="RS256", headers=headers))
+    assert_invalid_token(await call(gateway, token))
