@@ -17,10 +17,13 @@ its HTTP status, its stable problem ``type`` and its ``title``::
     │   │   └── UnknownOperation      404 unknown-operation
     │   ├── MethodNotAllowed          405 method-not-allowed
     │   ├── PayloadTooLarge           413 payload-too-large
+    │   ├── UriTooLong                414 uri-too-long        (the request line alone over the head limit)
     │   ├── UnsupportedMediaType      415 unsupported-media-type
+    │   ├── ExpectationFailed         417 expectation-failed  (an ``Expect`` other than 100-continue)
     │   ├── UpstreamRejected          422 upstream-rejected   (e.g. a SOAP Client fault)
     │   ├── TooManyRequests           429 rate-limited
     │   └── HeadersTooLarge           431 headers-too-large
+    ├── MethodNotImplemented          501 method-not-implemented (a method Rosetta does not implement)
     └── UpstreamError                 5xx: the backend or the way to it failed
         ├── BadGateway                502 upstream-protocol   (malformed or lying reply)
         │   └── UpstreamFault         502 upstream-fault      (SOAP Server fault, gRPC error)
@@ -51,6 +54,7 @@ __all__ = [
     "BadGateway",
     "BadRequest",
     "ClientError",
+    "ExpectationFailed",
     "Forbidden",
     "GatewayError",
     "GatewayTimeout",
@@ -60,6 +64,7 @@ __all__ = [
     "InvalidPath",
     "MalformedBody",
     "MethodNotAllowed",
+    "MethodNotImplemented",
     "NotFound",
     "Overloaded",
     "PayloadTooLarge",
@@ -71,6 +76,7 @@ __all__ = [
     "UpstreamError",
     "UpstreamFault",
     "UpstreamRejected",
+    "UriTooLong",
     "problem_body",
     "problem_type",
 ]
@@ -181,10 +187,22 @@ class PayloadTooLarge(ClientError):
     title = "Payload too large"
 
 
+class UriTooLong(ClientError):
+    status = 414
+    slug = "uri-too-long"
+    title = "URI too long"
+
+
 class UnsupportedMediaType(ClientError):
     status = 415
     slug = "unsupported-media-type"
     title = "Unsupported media type"
+
+
+class ExpectationFailed(ClientError):
+    status = 417
+    slug = "expectation-failed"
+    title = "Expectation failed"
 
 
 class UpstreamRejected(ClientError):
@@ -203,6 +221,14 @@ class HeadersTooLarge(ClientError):
     status = 431
     slug = "headers-too-large"
     title = "Request header fields too large"
+
+
+class MethodNotImplemented(GatewayError):
+    """A method Rosetta does not implement on any path (RFC 9110 §9.1 and §15.6.2: 501, not 405)."""
+
+    status = 501
+    slug = "method-not-implemented"
+    title = "Method not implemented"
 
 
 class UpstreamError(GatewayError):

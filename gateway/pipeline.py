@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import orjson
+from multidict import istr
 from sanic import Request
 from sanic import exceptions as sanic_exc
 from sanic.http import Http
@@ -33,6 +34,7 @@ from gateway.errors import (
     BadRequest,
     GatewayError,
     GatewayTimeout,
+    InvalidHeader,
     PayloadTooLarge,
     problem_body,
 )
@@ -60,6 +62,16 @@ _HOP_BY_HOP = frozenset(
 )
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/+=-]{0,127}")
 _NO_BODY = frozenset({204, 304})
+# RFC 9110 §5.1 and §5.6.2: a field name is a token.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9112 §3.2 (RFC 3986 §3.2.2-3.2.3): uri-host [":" port], the host an IP literal or a reg-name.
+_HOST = re.compile(r"(?:\[[0-9A-Za-z:._~!$&'()*+,;=-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(?::[0-9]*)?")
+# Header names and Host values found valid: requests repeat a few, so most checks are a set lookup.
+_NAMES_SEEN: set[str] = set()
+_HOSTS_SEEN: set[str] = set()
+_HOST_KEY = istr("host")  # Sanic's headers are case-insensitive: a ready-folded key spares a fold per lookup
+_SEEN_KEPT = 4096
+_UNREAD_BODY_WAIT = 1.0  # seconds a streamed reply's unread request body gets to arrive and be skipped
 
 
 @dataclass(slots=True)
@@ -120,6 +132,7 @@ def build_pipeline(get_runtime: Callable[[], Runtime]) -> Handler:
         x = Exchange(request, runtime, request_id_of(request, runtime.config.server.request_id_header), time.perf_counter())
         token = REQUEST_ID.set(x.request_id)
         try:
+            _check_head(request)
             _limit_body(request, runtime.config.server.max_body_bytes)
             x.path = clean_path(request.path)
             x.endpoint, x.params = runtime.routes.match(request.method, x.path)
@@ -144,6 +157,8 @@ def build_pipeline(get_runtime: Callable[[], Runtime]) -> Handler:
                     f"upstream '{x.endpoint.upstream}' did not answer within {timeout:g} s"
                 ) from None
             if reply.stream is not None:
+                if request.method == "HEAD":
+                    return await _head_of_stream(x, reply)
                 await _stream_reply(x, reply)
                 return None
             return _response(x, reply)
@@ -195,13 +210,20 @@ def _make_call(x: Exchange, forward_auth: bool, deadline: float) -> Call:
 
 
 def _declared_length(request: Request) -> int | None:
-    """``Content-Length`` as a number; ``None`` when absent. The front door has refused any
-    value that is not digits, but lets the whitespace around them through (RFC 9110 §5.5)."""
+    """``Content-Length`` as a number; ``None`` when absent.
+
+    Sanic refuses a sign or an underscore and lets the whitespace around the digits
+    through (RFC 9110 §5.5), but reads any digits Python's ``int`` does: ``٢`` frames
+    a 2-byte body here, and likely none in a proxy in front. A value that is not
+    ASCII digits (RFC 9110 §8.6) is a 400 that closes the connection.
+    """
     length = request.headers.get("content-length")
     if length is None:
         return None
     length = length.strip(" \t")
-    return int(length) if length.isascii() and length.isdigit() else None
+    if length.isascii() and length.isdigit():
+        return int(length)
+    raise _bad_head(request, f"Content-Length {length[:64]!r} is not a number of bytes (RFC 9110 §8.6)")
 
 
 def _end_to_end(request: Request, credentials: frozenset[str], forward_auth: bool) -> list[tuple[str, str]]:
@@ -217,6 +239,51 @@ def _end_to_end(request: Request, credentials: frozenset[str], forward_auth: boo
 def _hop_by_hop_and(credentials: frozenset[str]) -> frozenset[str]:
     """The headers never forwarded, plus ``credentials`` (built once, not per request)."""
     return _HOP_BY_HOP | credentials
+
+
+def _check_head(request: Request) -> None:
+    """Refuse a head that a proxy in front could frame differently than Rosetta does.
+
+    Every field name must be a token (RFC 9110 §5.1): Sanic reads ``Content-Length : 40``
+    as a field it does not know, frames no body, and would read the 40 body bytes a
+    proxy sent on as the next request on the connection. An HTTP/1.1 request needs
+    exactly one ``Host``, and a valid one (RFC 9112 §3.2). Either fault is a
+    ``400 invalid-header`` that closes the connection: the bytes after such a head
+    cannot be trusted. A head of names and a Host seen before costs two set lookups.
+    """
+    headers = request.headers
+    if not _NAMES_SEEN.issuperset(headers):
+        _check_names(request)
+    hosts = headers.getall(_HOST_KEY, ())
+    if len(hosts) != 1 or hosts[0] not in _HOSTS_SEEN:
+        _check_host(request, hosts)
+
+
+def _check_names(request: Request) -> None:
+    for name in request.headers:
+        if name not in _NAMES_SEEN:
+            if not _TOKEN.fullmatch(name):
+                raise _bad_head(request, f"the header name {name[:64]!r} is not a token (RFC 9110 §5.1)")
+            if len(_NAMES_SEEN) < _SEEN_KEPT:
+                _NAMES_SEEN.add(name)
+
+
+def _check_host(request: Request, hosts: Sequence[str]) -> None:
+    if not hosts and request.version != "1.1":
+        return  # HTTP/1.0 had no Host
+    if len(hosts) != 1:
+        raise _bad_head(request, f"an HTTP/1.1 request needs exactly one Host header, not {len(hosts)} (RFC 9112 §3.2)")
+    if not _HOST.fullmatch(hosts[0].rstrip(" \t")):
+        raise _bad_head(request, f"the Host header {hosts[0][:64]!r} is not a host and optional port (RFC 9112 §3.2)")
+    if len(_HOSTS_SEEN) < _SEEN_KEPT:
+        _HOSTS_SEEN.add(hosts[0])
+
+
+def _bad_head(request: Request, detail: str) -> InvalidHeader:
+    """The error for a malformed head; the connection ends with its answer."""
+    if isinstance(request.stream, Http):  # HTTP/1.1
+        request.stream.keep_alive = False
+    return InvalidHeader(detail)
 
 
 def _limit_body(request: Request, limit: int) -> None:
@@ -272,6 +339,21 @@ def _response(x: Exchange, reply: Reply) -> HTTPResponse:
     return GatewayResponse(body, status=reply.status, headers=headers, content_type=content_type, encoded=_encoded(x))
 
 
+async def _head_of_stream(x: Exchange, reply: Reply) -> HTTPResponse:
+    """A streamed reply's answer to HEAD: its headers, the stream closed unread.
+
+    Sanic cannot stream a response to HEAD (its second write fails), and reading a
+    stream only to drop it would hold the upstream. The length is the reply's own
+    ``Content-Length`` when it gives one, else unknown and sent as 0.
+    """
+    assert reply.stream is not None
+    closer = getattr(reply.stream, "aclose", None)
+    if closer is not None:
+        await closer()
+    reply.stream, reply.body = None, b""
+    return _response(x, reply)
+
+
 async def _stream_reply(x: Exchange, reply: Reply) -> None:
     assert reply.stream is not None
     headers = _headers(x, reply.headers)
@@ -288,12 +370,44 @@ async def _stream_reply(x: Exchange, reply: Reply) -> None:
         # sees a broken response, never a short one that looks complete.
         log.warning("stream to the caller broken off: %s", exc)
         x.status = 502
+        _drop_unread_body(x.request)
         if x.request.transport is not None:
             x.request.transport.abort()  # type: ignore[attr-defined]
     finally:
         closer = getattr(reply.stream, "aclose", None)
         if closer is not None:
             await closer()
+    # Only once the stream is closed: a translator reading the body for it has let go of it.
+    await _skip_unread_body(x.request)
+
+
+async def _skip_unread_body(request: Request) -> None:
+    """Read and drop what a streamed reply ended without reading of the request body.
+
+    A gRPC server may end a stream, or an upstream answer, before its caller has
+    sent all of its body: that is no fault, and Sanic would log an ERROR for it.
+    The rest of the body is skipped so the connection can serve its next request;
+    a rest that does not come within ``_UNREAD_BODY_WAIT`` seconds, is over the
+    size limit or is malformed closes the connection instead.
+    """
+    stream = request.stream
+    if not isinstance(stream, Http) or not stream.request_body:
+        return
+    deadlines = loop_deadlines()
+    try:
+        with TaskDeadline(deadlines, deadlines.loop.time() + _UNREAD_BODY_WAIT):
+            async for _ in stream:
+                pass
+    except (TimeoutError, sanic_exc.SanicException):
+        _drop_unread_body(request)
+
+
+def _drop_unread_body(request: Request) -> None:
+    """Leave the request body unread and end the connection after the response."""
+    stream = request.stream
+    if isinstance(stream, Http):
+        stream.keep_alive = False
+        stream.request_body = None
 
 
 def _headers(x: Exchange, extra: Sequence[tuple[str, str]]) -> Sequence[tuple[str, str]]:

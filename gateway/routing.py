@@ -11,6 +11,8 @@ so REST, SOAP and gRPC routes share one matcher::
 
 A :class:`RouteTable` is immutable: a reload builds a new one and swaps it whole.
 Literal segments win over variables; among equals, the earlier route wins.
+A ``HEAD`` no endpoint takes itself goes to the path's ``GET`` endpoint (RFC
+9110 §9.3.2), and a 405's ``Allow`` lists ``HEAD`` wherever ``GET`` is.
 
 The front door routes on :func:`clean_path` of the request path, and sends
 upstream what the route matched of that same path: ``/pub/../admin`` is the
@@ -259,6 +261,11 @@ class RouteTable:
             if endpoint.methods is None or method in endpoint.methods:
                 return endpoint, params
             allowed |= endpoint.methods
+        if method == "HEAD" and "GET" in allowed:
+            # RFC 9110 §9.3.2: HEAD is a GET without the body (the front door drops it).
+            return self.scan("GET", path)
+        if "GET" in allowed:
+            allowed.add("HEAD")
         if allowed:
             allow = ", ".join(sorted(allowed))
             raise MethodNotAllowed(

@@ -69,6 +69,19 @@ def test_a_known_path_with_the_wrong_method_is_a_405_listing_allowed_methods():
     assert caught.value.headers["Allow"] == "POST, PUT"
 
 
+def test_head_is_served_by_the_get_endpoint_unless_one_takes_head_itself():
+    t = table(("/v1/x", "GET", "read"), ("/v1/y/{id}", "GET", "read-y"), ("/v1/y/{id}", "HEAD", "probe-y"))
+    assert t.match("HEAD", "/v1/x")[0].operation.name == "read"
+    assert t.match("HEAD", "/v1/y/1")[0].operation.name == "probe-y"
+
+
+def test_a_405_lists_head_wherever_get_is_allowed():
+    t = table(("/v1/x", "GET", "read"), ("/v1/x", "PUT", "replace"))
+    with pytest.raises(MethodNotAllowed) as caught:
+        t.match("POST", "/v1/x")
+    assert caught.value.headers["Allow"] == "GET, HEAD, PUT"
+
+
 def test_an_unknown_path_is_a_404():
     with pytest.raises(NotFound):
         table(("/v1/x", "GET", "x")).match("GET", "/v2/x")
