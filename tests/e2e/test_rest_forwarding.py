@@ -19,6 +19,7 @@ _ANSWERS = {
     b"/switch": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nRAW",
     b"/octets": b"HTTP/1.1 200 OK\r\nX-Name: caf\xc3\xa9 caf\xe9\r\nContent-Length: 2\r\n\r\nok",
     b"/untyped": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    b"/sized": b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1234\r\n\r\n",  # to HEAD
 }
 _OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
 
@@ -184,3 +185,11 @@ async def test_a_body_the_upstream_left_untyped_reaches_the_caller_without_a_con
     process, _ = gateway
     status, headers, body = await exchange(process, b"GET /p/untyped HTTP/1.1\r\nHost: g\r\n")
     assert (status, body) == (200, b"ok") and "content-type" not in headers
+
+
+async def test_head_carries_the_content_length_the_backend_gives_for_get(gateway):
+    """RFC 9110 §9.3.2: the headers of a HEAD answer are those a GET would get."""
+    process, _ = gateway
+    status, headers, body = await exchange(process, b"HEAD /p/sized HTTP/1.1\r\nHost: g\r\n")
+    assert (status, body) == (200, b"")
+    assert headers["content-length"] == ["1234"] and headers["content-type"] == ["text/plain"]

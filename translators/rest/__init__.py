@@ -121,7 +121,7 @@ class RestTranslator(Translator):
         body = await self._request_body(call)
         try:
             response = await self._send(call, self._headers(call), body)
-            return await self._reply(response)
+            return await self._reply(response, head=call.method == "HEAD")
         except (http_errors.HttpError, InvalidHead) as exc:
             raise self._map_error(exc) from None
 
@@ -139,7 +139,7 @@ class RestTranslator(Translator):
         try:
             response = await self._send(call, headers, body)
             if not bridge.is_xml(response.headers):
-                return await self._reply(response)
+                return await self._reply(response, head=call.method == "HEAD")
             try:
                 raw = await response.read(limit=codec.options.max_bytes)
             finally:
@@ -199,9 +199,15 @@ class RestTranslator(Translator):
                 nominated += f",{value}"
         return _without(kept, nominated) if nominated else kept
 
-    async def _reply(self, response: HttpResponse) -> Reply:
+    async def _reply(self, response: HttpResponse, head: bool = False) -> Reply:
+        """The backend's answer; to ``HEAD``, its headers with the ``Content-Length`` a GET
+        would carry (RFC 9110 §9.3.2), which the front door sends on as it is."""
         headers = self._reply_headers(response)
         length = _content_length(response.headers)
+        if head:
+            await response.aclose()
+            sized = [*headers, ("Content-Length", str(length))] if length is not None else headers
+            return Reply(status=response.status, body=b"", headers=sized)
         if length is not None and length <= self.settings.stream_threshold:
             return Reply(status=response.status, body=await response.read(), headers=headers)
         return Reply(status=response.status, stream=self._stream(response), headers=headers)
