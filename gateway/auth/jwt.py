@@ -95,6 +95,7 @@ class JwtVerifier:
         self.settings = settings
         self._consumers = consumers
         self._issuers = {i.issuer: _Issuer(i) for i in settings.issuers}
+        _warn_of_shared_subjects(settings)
         self._cache = _VerifiedTokens(settings.cache_size, settings.cache_ttl)
 
     @property
@@ -153,7 +154,7 @@ class JwtVerifier:
         except TOKEN_ERRORS as exc:
             raise InvalidToken(type(exc).__name__) from None
         _check_numeric_dates(claims)
-        consumer = self._consumer(claims)
+        consumer = self._consumer(claims, self._issuers[claims["iss"]].settings.consumer_prefix)
         self._cache.put(_digest(token), consumer, claims.get("exp"))
         return consumer
 
@@ -178,11 +179,12 @@ class JwtVerifier:
             options={"require": issuer.require},
         )
 
-    def _consumer(self, claims: dict[str, Any]) -> Consumer:
+    def _consumer(self, claims: dict[str, Any], prefix: str = "") -> Consumer:
         s = self.settings
         consumer_id = claims.get(s.consumer_claim)
         if not isinstance(consumer_id, str) or not consumer_id:
             raise InvalidToken(f"claim {s.consumer_claim!r} is not a non-empty string")
+        consumer_id = prefix + consumer_id
         scopes = claims.get(s.scopes_claim)
         if scopes is None and s.scopes_claim == "scope":
             scopes = claims.get("scp")
@@ -192,6 +194,20 @@ class JwtVerifier:
             # character or a lone surrogate there would break or forge them.
             raise InvalidToken("an identity claim holds control characters or text that is not valid Unicode")
         return self._consumers.consumer(consumer_id, "jwt", scope_names, role_names)
+
+
+def _warn_of_shared_subjects(settings: JwtSettings) -> None:
+    """One warning when several issuers may name the same consumer (the same prefix)."""
+    by_prefix: dict[str, list[str]] = {}
+    for issuer in settings.issuers:
+        by_prefix.setdefault(issuer.consumer_prefix, []).append(issuer.issuer)
+    shared = next((names for names in by_prefix.values() if len(names) > 1), None)
+    if shared:
+        log.warning(
+            "issuers %s share one consumer namespace: a token of either with the same '%s' is the same "
+            "consumer, with its scopes, roles and plan; give each a consumer_prefix unless that is meant",
+            ", ".join(shared), settings.consumer_claim,
+        )
 
 
 _TIME_CLAIMS = ("exp", "nbf", "iat")

@@ -111,6 +111,11 @@ class IssuerSettings(_Model):
     require_keys_at_start: bool = Field(
         False, description="Refuse to start when the JWKS cannot be fetched (default: retry lazily)."
     )
+    consumer_prefix: str = Field(
+        "", max_length=64,
+        description="Put before this issuer's consumer claim (e.g. 'partner:'), so that two issuers' "
+        "subjects never name the same consumer, nor one configured for API keys or mTLS.",
+    )
 
     @field_validator("jwks_url")
     @classmethod

@@ -136,3 +136,47 @@ async def test_route_auth_that_cannot_work_is_a_start_up_error(routes, auth, err
         async with serve_gateway(config(routes, **auth)):
             pass
     assert error in raised.value.errors
+
+
+PARTNER_SECRET = remember(demo_secret())
+
+
+def partner_token(subject: str) -> str:
+    import time
+
+    import jwt
+
+    claims = {"iss": "partner-idp", "aud": "rosetta", "sub": subject, "exp": int(time.time()) + 300, "scope": ""}
+    return jwt.encode(claims, PARTNER_SECRET, algorithm="HS256")
+
+
+async def test_an_issuer_consumer_prefix_keeps_its_subjects_apart_from_other_consumers():
+    """Without it, the partner's IdP could mint 'acme' and act with acme's configured scopes."""
+    partner = {"issuer": "partner-idp", "audience": "rosetta", "secret": PARTNER_SECRET, "algorithms": ["HS256"]}
+    routes = [
+        {"prefix": "/scoped", "upstream": "fake", "auth": "jwt", "scopes": ["rx:read"]},
+        {"prefix": "/jwt", "upstream": "fake", "auth": "jwt"},
+    ]
+    for prefix, scoped_status, consumer in (("", 200, "acme"), ("partner:", 403, "partner:acme")):
+        auth = {
+            "jwt": {"issuers": [HMAC_ISSUER, {**partner, "consumer_prefix": prefix}]},
+            "consumers": [{"id": "acme", "scopes": ["rx:read"]}],
+        }
+        async with serve_gateway(config(routes, **auth)) as url, httpx.AsyncClient(base_url=url) as client:
+            token = bearer(partner_token("acme"))
+            assert (await client.post("/scoped/Echo", json={}, headers=token)).status_code == scoped_status
+            assert (await client.post("/jwt/Echo", json={}, headers=token)).json()["consumer"] == consumer
+
+
+def test_issuers_sharing_one_consumer_namespace_are_warned_of(caplog):
+    from gateway.auth.consumers import ConsumerDirectory
+    from gateway.auth.jwt import JwtVerifier
+    from gateway.auth.settings import AuthSettings, JwtSettings
+
+    partner = {"issuer": "partner-idp", "audience": "rosetta", "secret": PARTNER_SECRET, "algorithms": ["HS256"]}
+    for prefix, warned in (("", True), ("partner:", False)):
+        caplog.clear()
+        settings = JwtSettings.model_validate({"issuers": [HMAC_ISSUER, {**partner, "consumer_prefix": prefix}]})
+        with caplog.at_level("WARNING", logger="rosetta.auth"):
+            JwtVerifier(settings, ConsumerDirectory(AuthSettings()))
+        assert any("share one consumer namespace" in r.getMessage() for r in caplog.records) is warned
