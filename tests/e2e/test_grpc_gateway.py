@@ -157,6 +157,19 @@ async def test_server_streaming_as_sse_and_as_a_json_array(gateway):
     assert [m["n"] for m in response.json()] == ["0", "1"]
 
 
+async def test_a_streamed_reply_follows_q_values_and_varies_by_accept(gateway):
+    response = await gateway.get("/g/v1/count/2", headers={"Accept": "application/json;q=0.5, text/*"})
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.text.count("data: ") == 2
+    assert "accept" in response.headers["vary"].lower()
+
+
+async def test_head_on_a_streaming_route_answers_its_headers_only(gateway):
+    response = await gateway.head("/g/v1/count/2", headers={"Accept": "text/event-stream"})
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["content-type"].startswith("text/event-stream")
+
+
 async def test_a_stream_failing_before_its_first_message_gets_a_real_status(gateway):
     response = await gateway.post(f"/g/{SERVICE}/Count", json={"n": 3, "code": "PERMISSION_DENIED"})
     assert_problem(response, 403, "upstream-rejected")

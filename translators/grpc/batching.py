@@ -9,7 +9,9 @@ items wait: the reader pauses until the consumer catches up::
     async for batch in batches(messages(), limit=256):
         await send(b"".join(frame(m) for m in batch))
 
-An error from the source is raised after the items read before it.
+An error from the source is raised after the items read before it. With
+``idle``, an empty list marks each ``idle`` seconds without an item, so the
+consumer can keep a quiet connection alive.
 """
 
 from __future__ import annotations
@@ -58,18 +60,25 @@ class _Pump(Generic[T]):
         return taken
 
 
-async def batches(source: AsyncIterator[T], limit: int = 256, linger: float = 0.0) -> AsyncIterator[list[T]]:
-    """Lists of the items of ``source`` (never empty), as they have arrived.
+async def batches(
+    source: AsyncIterator[T], limit: int = 256, linger: float = 0.0, idle: float | None = None
+) -> AsyncIterator[list[T]]:
+    """Lists of the items of ``source`` as they have arrived (never empty without ``idle``).
 
     With ``linger`` (seconds), batches are handed over at most once per
     ``linger`` while items keep coming faster than that (fewer, larger
-    writes); after a quiet spell the next item goes at once.
+    writes); after a quiet spell the next item goes at once. With ``idle``
+    (seconds), an empty list is handed over after each ``idle`` seconds
+    without an item.
     """
     pump = _Pump(source, limit)
     loop = asyncio.get_running_loop()
     last = -linger
     try:
         while True:
+            if idle is not None and not await _arrival(pump, idle, loop):
+                yield []
+                continue
             await pump.arrived.wait()
             wait = last + linger - loop.time()
             if wait > 0 and not pump.done and len(pump.items) < limit:
@@ -86,3 +95,19 @@ async def batches(source: AsyncIterator[T], limit: int = 256, linger: float = 0.
         if not pump.task.done():
             pump.task.cancel()
             await asyncio.gather(pump.task, return_exceptions=True)
+
+
+async def _arrival(pump: _Pump[T], idle: float, loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether an item (or the end) arrives within ``idle`` seconds.
+
+    A timer rather than ``asyncio.wait_for``: no task per wait.
+    """
+    if pump.arrived.is_set():
+        return True
+    timer = loop.call_later(idle, pump.arrived.set)
+    await pump.arrived.wait()
+    timer.cancel()
+    if pump.items or pump.done:
+        return True
+    pump.arrived.clear()
+    return False

@@ -105,43 +105,49 @@ class _Reflection:
 
     async def collect(self) -> descriptor_pb2.FileDescriptorSet:
         try:
-            listed = await self._ask(reflection_pb2.ServerReflectionRequest(list_services=""))
+            listed = await self._ask(reflection_pb2.ServerReflectionRequest(list_services=""), "the list of services")
             services = [s.name for s in listed.list_services_response.service if s.name not in _SKIPPED_SERVICES]
             if not services:
                 raise ChannelError("server reflection lists no services")
             for name in services:
-                await self._fetch(reflection_pb2.ServerReflectionRequest(file_containing_symbol=name))
+                request = reflection_pb2.ServerReflectionRequest(file_containing_symbol=name)
+                await self._fetch(request, f"the file defining '{name}'")
             await self._close_imports()
         finally:
             self._call.cancel()
         return descriptor_pb2.FileDescriptorSet(file=list(self._files.values()))
 
-    async def _ask(self, request: reflection_pb2.ServerReflectionRequest) -> reflection_pb2.ServerReflectionResponse:
+    async def _ask(
+        self, request: reflection_pb2.ServerReflectionRequest, what: str
+    ) -> reflection_pb2.ServerReflectionResponse:
+        """The server's answer to ``request``; ``what`` names what was asked for in an error."""
         await self._call.write(request)
         response = await self._call.read()
         if response is grpc.aio.EOF:
-            raise ChannelError("the server closed the reflection stream early")
+            raise ChannelError(f"the server closed the reflection stream early, asked for {what}")
         if response.HasField("error_response"):
             err = response.error_response
-            raise ChannelError(f"server reflection refused a request: {err.error_message} (code {err.error_code})")
+            raise ChannelError(f"server reflection could not give {what}: {err.error_message} (code {err.error_code})")
         return response
 
-    async def _fetch(self, request: reflection_pb2.ServerReflectionRequest) -> None:
-        response = await self._ask(request)
+    async def _fetch(self, request: reflection_pb2.ServerReflectionRequest, what: str) -> None:
+        response = await self._ask(request, what)
         for raw in response.file_descriptor_response.file_descriptor_proto:
             proto = descriptor_pb2.FileDescriptorProto.FromString(raw)
             self._files.setdefault(proto.name, proto)
 
     async def _close_imports(self) -> None:
-        while missing := sorted(_missing(self._files.values(), self._files)):
-            for name in missing:
-                await self._fetch(reflection_pb2.ServerReflectionRequest(file_by_filename=name))
+        while missing := _missing(self._files.values(), self._files):
+            for name, importer in sorted(missing.items()):
+                what = f"'{name}' (imported by '{importer}')"
+                await self._fetch(reflection_pb2.ServerReflectionRequest(file_by_filename=name), what)
                 if name not in self._files:
-                    raise ChannelError(f"server reflection did not return '{name}'")
+                    raise ChannelError(f"server reflection did not return {what}")
 
 
-def _missing(files: Iterable[descriptor_pb2.FileDescriptorProto], known: dict[str, object]) -> set[str]:
-    return {dep for f in files for dep in f.dependency if dep not in known}
+def _missing(files: Iterable[descriptor_pb2.FileDescriptorProto], known: dict[str, object]) -> dict[str, str]:
+    """Each import not in ``known``, with a file importing it."""
+    return {dep: f.name for f in files for dep in f.dependency if dep not in known}
 
 
 async def health(channel: grpc.aio.Channel, timeout: float, service: str = "") -> bool | None:

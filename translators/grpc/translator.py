@@ -55,6 +55,9 @@ log = logging.getLogger("rosetta.grpc")
 # Streamed messages are written in batches of up to _BATCH, at most one write per
 # _LINGER seconds while they flow (measured at 50 streams: about a third less CPU per message).
 _BATCH, _LINGER = 256, 0.005
+# A quiet SSE stream gets a keep-alive comment this often (seconds): well under the 60 s
+# after which nginx (proxy_read_timeout) and cloud load balancers drop an idle connection.
+_KEEPALIVE = 15.0
 _KINDS = {None: "unary_unary", "server": "unary_stream", "client": "stream_unary", "bidi": "stream_stream"}
 
 
@@ -260,12 +263,19 @@ class GrpcTranslator(Translator):
         return lambda message: pick_response(descriptor, encode(message), picked, proto_names)
 
     def _stream_reply(self, call: Call, streamed: calls.Streamed) -> Reply:
-        fmt = choose_format(call.header("accept"))
-        headers = [*streamed.headers, ("Cache-Control", "no-cache")]
+        """The stream framed as ``Accept`` asks; ``Vary: Accept`` so caches keep each framing apart."""
+        fmt = choose_format(_accept(call))
+        headers = [*streamed.headers, ("Cache-Control", "no-cache"), ("Vary", "Accept")]
         if streamed.first is calls.END:
             return Reply(body=empty(fmt), content_type=fmt.content_type, headers=headers)
-        stream = render(batches(streamed.rest, limit=_BATCH, linger=_LINGER), fmt, call.request_id, streamed.first)
+        idle = _KEEPALIVE if fmt.keepalive else None
+        stream = render(batches(streamed.rest, _BATCH, _LINGER, idle), fmt, call.request_id, streamed.first)
         return Reply(stream=stream, content_type=fmt.content_type, headers=headers)
+
+
+def _accept(call: Call) -> str:
+    """Every ``Accept`` header of the call, as one list (RFC 9110 §5.3)."""
+    return ", ".join([value for key, value in call.headers if key.lower() == "accept"])
 
 
 def _json_body(raw: bytes, *, whole: bool) -> Any:

@@ -13,6 +13,10 @@ Messages come from the compiled descriptors (no generated code). The
 * ``Metadata``  the request metadata it saw (binary values in base64); sends ``x-served-by``
                 and trailer ``x-trailer``
 
+``start_reflecting_server`` serves TestService with a reflection service under the
+given versions, listing services it cannot describe and with a file whose import
+it cannot give, when asked to.
+
 ``start_test_server(lying=True)`` serves a TestService whose ``Echo`` answers
 bytes that do not parse as its reply message, whose ``Count`` sends one
 good tick and then such bytes, and whose ``Sleep`` and ``Sum`` end OK without
@@ -33,11 +37,12 @@ from typing import Any
 
 import grpc
 import grpc.aio
-from google.protobuf import any_pb2, empty_pb2
+from google.protobuf import any_pb2, descriptor_pb2, empty_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
+from grpc_reflection.v1alpha._async import ReflectionServicer
 
 from translators.grpc.descriptors import ServiceSet, compile_protos, load_services
 
@@ -228,3 +233,44 @@ async def start_test_server(
         bound = server.add_secure_port(address, creds)
     await server.start()
     return TestServer(server, bound, handlers, servicer)
+
+
+class _Reflection(ReflectionServicer):
+    """grpc's own reflection servicer, optionally claiming an import ``missing_import`` it cannot give."""
+
+    def __init__(self, names: list[str], missing_import: str | None) -> None:
+        super().__init__(names, pool=services().pool)
+        self._missing_import = missing_import
+
+    def _file_containing_symbol(self, request: Any, name: str) -> Any:
+        response = super()._file_containing_symbol(request, name)
+        if self._missing_import is None or not response.HasField("file_descriptor_response"):
+            return response
+        files = response.file_descriptor_response.file_descriptor_proto
+        first = descriptor_pb2.FileDescriptorProto.FromString(files[0])
+        first.dependency.append(self._missing_import)
+        files[0] = first.SerializeToString()
+        return response
+
+
+def _reflection_handler(servicer: _Reflection, version: str) -> grpc.GenericRpcHandler:
+    """``servicer`` as ``grpc.reflection.<version>`` (v1 and v1alpha share their messages on the wire)."""
+    info = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        reflection_pb2.ServerReflectionRequest.FromString,
+        reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    return grpc.method_handlers_generic_handler(f"grpc.reflection.{version}.ServerReflection", {"ServerReflectionInfo": info})
+
+
+async def start_reflecting_server(
+    *, versions: tuple[str, ...] = ("v1",), undescribed: tuple[str, ...] = (), missing_import: str | None = None
+) -> TestServer:
+    """TestService with reflection under ``versions``, also listing the ``undescribed`` services."""
+    server = grpc.aio.server()
+    handlers = _Handlers()
+    servicer = _Reflection([SERVICE, *undescribed], missing_import)
+    server.add_generic_rpc_handlers([_generic_handler(handlers), *(_reflection_handler(servicer, v) for v in versions)])
+    bound = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return TestServer(server, bound, handlers)

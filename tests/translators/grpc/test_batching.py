@@ -84,3 +84,14 @@ async def test_with_linger_fast_items_are_grouped_and_a_quiet_stream_is_not_dela
     assert await slow.__anext__() == [0]
     assert await slow.__anext__() == [1]
     assert loop.time() - started < 0.15
+
+
+async def test_a_quiet_spell_gives_empty_batches_only_when_idle_is_set():
+    got = [b async for b in batches(_source(2, delay=0.12), idle=0.05)]
+    assert [i for b in got for i in b] == [0, 1] and [] in got
+    assert [b async for b in batches(_source(2, delay=0.06))] == [[0], [1]]
+
+
+async def test_items_arriving_within_idle_give_no_empty_batch():
+    got = [b async for b in batches(_source(20, delay=0.001), idle=0.5)]
+    assert [] not in got and [i for b in got for i in b] == list(range(20))

@@ -6,7 +6,7 @@ import pytest
 
 from gateway.testing import free_port, make_call
 from tests.translators.grpc.conftest import SERVICE, op
-from tests.translators.grpc.servers import start_test_server
+from tests.translators.grpc.servers import start_reflecting_server, start_test_server
 from translators.grpc.channel import ChannelError
 
 
@@ -40,3 +40,32 @@ async def test_a_server_without_reflection_is_a_clear_start_up_error(make_transl
 async def test_a_server_that_is_down_is_a_start_up_error_in_reflection_mode(make_translator):
     with pytest.raises(ChannelError, match="UNAVAILABLE"):
         await make_translator(target=f"127.0.0.1:{free_port()}", protos=[], reflection=True, timeout=2)
+
+
+@pytest.mark.parametrize("versions", [("v1",), ("v1alpha",), ("v1", "v1alpha")])
+async def test_reflection_works_with_either_version_of_the_api(make_translator, versions):
+    running = await start_reflecting_server(versions=versions)
+    try:
+        translator = await make_translator(target=running.target, protos=[], reflection=True)
+        reply = await translator.handle(make_call(op(translator, "Echo"), body=b'{"name": "v"}'))
+        assert reply.json["name"] == "v"
+    finally:
+        await running.stop()
+
+
+async def test_a_listed_service_the_server_cannot_describe_is_named(make_translator):
+    running = await start_reflecting_server(undescribed=("rosetta.testing.v1.Ghost",))
+    try:
+        with pytest.raises(ChannelError, match=r"the file defining 'rosetta\.testing\.v1\.Ghost'.*not found"):
+            await make_translator(target=running.target, protos=[], reflection=True)
+    finally:
+        await running.stop()
+
+
+async def test_an_import_the_server_cannot_give_is_named_with_its_importer(make_translator):
+    running = await start_reflecting_server(missing_import="vendor/gone.proto")
+    try:
+        with pytest.raises(ChannelError, match=r"'vendor/gone\.proto' \(imported by 'testing\.proto'\)"):
+            await make_translator(target=running.target, protos=[], reflection=True)
+    finally:
+        await running.stop()

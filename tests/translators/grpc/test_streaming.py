@@ -33,6 +33,30 @@ def test_the_format_follows_accept(accept, fmt):
     assert choose_format(accept) is fmt
 
 
+@pytest.mark.parametrize(
+    ("accept", "fmt"),
+    [
+        ("application/json;q=0.5, */*", NDJSON),  # */* at q=1 outranks the array at 0.5
+        ("application/json;q=0.5, application/*", NDJSON),
+        ("application/*;q=0.2, application/json", JSON_ARRAY),  # the exact type's own q counts
+        ("text/*", SSE),
+        ("text/*;q=0.8, application/json;q=0.5", SSE),
+        ("text/event-stream;q=0, text/*", NDJSON),  # refused by name: the wildcard does not bring it back
+        ("application/x-ndjson;q=0, */*", JSON_ARRAY),
+        ("application/x-ndjson;q=0, application/jsonl;q=0, application/json-seq;q=0, */*;q=0.1", JSON_ARRAY),
+        ("application/x-ndjson;q=0, text/event-stream", SSE),
+        ("*/*;q=0.1, text/event-stream;q=0.2", SSE),
+        ("TEXT/Event-Stream; Q=0.7, application/json; q=0.6", SSE),
+        ("text/event-stream;charset=utf-8;q=0.9, application/json;q=0.8", SSE),
+        ("application/json;q=0.9, text/event-stream;q=0.9", JSON_ARRAY),  # a tie: first listed
+        ("text/html", NDJSON),  # nothing Rosetta serves: Accept is disregarded
+        ("", NDJSON),
+    ],
+)
+def test_accept_is_read_by_q_value_and_specificity(accept, fmt):
+    assert choose_format(accept) is fmt
+
+
 async def _values(items, error=None):
     for item in items:
         yield [item]
@@ -115,3 +139,12 @@ async def test_ndjson_parses_each_line_once_from_its_own_bytes():
     chunks = [b"x" * 1000] * 50 + [b"\nyy\n"]  # one long line in many pieces
     got = [v async for v in ndjson_values(_chunks(*chunks), parse)]
     assert got == [(1, 50_000), (2, 2)] and seen == [b"x" * 50_000, b"yy"]
+
+
+async def test_an_empty_batch_is_a_keep_alive_comment_in_sse():
+    async def quiet():
+        yield []
+        yield [{"n": 2}]
+
+    body = b"".join([c async for c in render(quiet(), SSE, "rid", {"n": 1})])
+    assert body == b'data: {"n":1}\n\n: keep-alive\n\ndata: {"n":2}\n\n'

@@ -51,6 +51,47 @@ async def test_an_empty_stream_is_an_empty_body_or_array(translator):
     assert (await translator.handle(call)).body == b"[]"
 
 
+async def test_several_accept_headers_are_read_as_one_list(translator):
+    headers = [("Accept", "application/json;q=0.1"), ("Accept", "text/event-stream")]
+    reply = await translator.handle(make_call(op(translator, "Count"), body=b'{"n": 1}', headers=headers))
+    assert reply.content_type == "text/event-stream"
+    assert (await collect(reply)).startswith(b"data: ")
+
+
+@pytest.mark.parametrize("n", [0, 2])
+async def test_a_streamed_reply_varies_by_accept(translator, n):
+    reply = await translator.handle(make_call(op(translator, "Count"), body=b'{"n": %d}' % n))
+    assert ("Vary", "Accept") in reply.headers
+    if reply.stream is not None:
+        await collect(reply)
+
+
+def _chat_with_a_pause(translator, accept: str):
+    """A Chat call whose second request line comes 0.35 s after the first."""
+
+    async def body():
+        yield b'{"n": 1, "text": "a"}\n'
+        await asyncio.sleep(0.35)
+        yield b'{"n": 2, "text": "b"}\n'
+
+    call = make_call(op(translator, "Chat"), body=b"unused", headers=[("Accept", accept)])
+    return replace(call, _stream=body)
+
+
+async def test_a_quiet_sse_stream_gets_keep_alive_comments(translator, monkeypatch):
+    monkeypatch.setattr("translators.grpc.translator._KEEPALIVE", 0.1)
+    reply = await translator.handle(_chat_with_a_pause(translator, "text/event-stream"))
+    chunks = [chunk async for chunk in reply.stream]
+    assert chunks[0].startswith(b"data: ") and chunks[-1].startswith(b"data: ")
+    assert chunks.count(b": keep-alive\n\n") >= 1 and len(chunks) == chunks.count(b": keep-alive\n\n") + 2
+
+
+async def test_a_quiet_ndjson_stream_gets_no_keep_alive(translator, monkeypatch):
+    monkeypatch.setattr("translators.grpc.translator._KEEPALIVE", 0.1)
+    reply = await translator.handle(_chat_with_a_pause(translator, "application/x-ndjson"))
+    assert lines(await collect(reply)) == [{"n": "2", "text": "A"}, {"n": "4", "text": "B"}]
+
+
 async def test_a_streaming_binding_reads_the_path(translator):
     operation = op(translator, "Count", "GET", "/v1/count/{n}")
     reply = await translator.handle(make_call(operation, path_params={"n": "2"}))
