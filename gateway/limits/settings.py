@@ -140,7 +140,7 @@ class LimitsSettings(BaseModel):
         return not self.storage.startswith("memory:")
 
     def limits_anything(self, route_limits: bool) -> bool:
-        """Whether any limit can apply, given whether some route has a ``rate_limit``."""
+        """Whether any limit can apply, given whether some route or consumer has its own."""
         return route_limits or self.global_limit is not None or bool(self.plans)
 
 
@@ -151,7 +151,10 @@ def config_errors(config: Config) -> list[str]:
     if limits.default_plan is not None and limits.default_plan not in limits.plans:
         errors.append(f"limits.default_plan: no plan named '{limits.default_plan}' under limits.plans")
     errors += _consumer_errors(config) + _cost_errors(config)
-    route_limits = any(route.rate_limit for route in config.routes)
+    # A consumer's own rate_limit or quota limits too: per worker, it would count N times over.
+    route_limits = any(route.rate_limit for route in config.routes) or any(
+        consumer.rate_limit or consumer.quota for consumer in config.auth.all_consumers()
+    )
     if config.server.workers > 1 and not limits.shared and limits.limits_anything(route_limits):
         errors.append(workers_message(config.server.workers))
     return errors

@@ -92,6 +92,15 @@ def test_memory_storage_with_several_workers_is_refused_when_anything_is_limited
     assert "2 × the limit" in errors[0] and "redis://" in errors[0]
 
 
+@pytest.mark.parametrize("own", [{"rate_limit": "5/minute"}, {"quota": "100/day"}])
+def test_memory_storage_with_several_workers_is_refused_for_a_consumer_s_own_limit(own):
+    """Counted per worker, a consumer's own limit would let through N × as many calls."""
+    consumers = [{"id": "acme", "api_keys": ["a" * 64], **own}]
+    errors = errors_of({"server": {"workers": 2}, "auth": {"consumers": consumers}, "upstreams": UPSTREAMS,
+                        "routes": [route(auth="api_key")]})
+    assert errors[0].startswith("limits.storage: memory:// keeps counters inside each process")
+
+
 def test_several_workers_are_fine_with_redis_or_without_limits():
     build_config({"server": {"workers": 2}, "upstreams": UPSTREAMS, "routes": [route()]}, Path("."))
     build_config(
