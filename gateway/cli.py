@@ -13,8 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import logging
+import os
+import signal
+import socket
 import sys
+import time
 from collections.abc import Sequence
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,6 +36,10 @@ __all__ = ["main"]
 # Binding the server's socket failed: the address is taken, not this machine's, or not allowed.
 _CANNOT_LISTEN = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
 _BINDING = frozenset({"bind_socket", "bind_unix_socket"})  # sanic.server.socket's binders
+# A worker's own shared-state key: the lines of the StartupError that stopped it.
+_STARTUP_ERRORS = "rosetta_startup_errors"
+# A replaced worker that dies again this soon after starting is not replaced again.
+_CRASH_LOOP_SECONDS = 10.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,7 +108,9 @@ def _run(args: argparse.Namespace) -> int:
 def _app_for(path: Path, overrides: dict[str, Any]) -> Any:
     from gateway.app import create_app
 
-    return create_app(load_with_overrides(path, overrides), name="rosetta")
+    app = create_app(load_with_overrides(path, overrides), name="rosetta")
+    _hand_startup_errors_to_the_manager(app)
+    return app
 
 
 def serve(config: Config, factory: Any) -> None:
@@ -131,11 +143,23 @@ def serve(config: Config, factory: Any) -> None:
             Sanic.serve_single(primary=app)
             return
         _stop_waiting_for_workers_on_shutdown()
+        _kill_only_the_workers()
+        _replace_dead_workers()
         Sanic.serve(primary=app, app_loader=loader)
     except OSError as exc:
-        if exc.errno not in _CANNOT_LISTEN or not _raised_binding(exc):
+        reason = _cannot_listen(exc)
+        if reason is None:
             raise
-        raise StartupError([f"server: cannot listen on {server.host}:{server.port}: {exc.strerror}"]) from None
+        raise StartupError([f"server: cannot listen on {server.host}:{server.port}: {reason}"]) from None
+
+
+def _cannot_listen(exc: OSError) -> str | None:
+    """Why the server's socket could not be bound, or None when ``exc`` is another error."""
+    if not _raised_binding(exc):
+        return None
+    if isinstance(exc, socket.gaierror):
+        return "the host name does not resolve"
+    return exc.strerror if exc.errno in _CANNOT_LISTEN else None
 
 
 def _raised_binding(exc: BaseException) -> bool:
@@ -166,6 +190,114 @@ def _stop_waiting_for_workers_on_shutdown() -> None:
 
     all_acked_or_shutting_down._rosetta = True  # type: ignore[attr-defined]
     WorkerManager._all_workers_ack = all_acked_or_shutting_down  # type: ignore[method-assign]
+
+
+def _hand_startup_errors_to_the_manager(app: Any) -> None:
+    """In a worker, hand the lines of a :class:`StartupError` to the worker manager.
+
+    Sanic logs the error in each worker and the manager then stops the gateway;
+    each worker instead puts the lines in its own shared state (``app.m.state``),
+    and the manager prints them once, as ``error:`` lines, when it stops.
+    """
+    if not os.environ.get("SANIC_WORKER_NAME"):
+        return
+
+    def hand_over(record: logging.LogRecord) -> bool:
+        failure = record.exc_info[1] if record.exc_info else None
+        multiplexer = getattr(app, "multiplexer", None)
+        if not isinstance(failure, StartupError) or multiplexer is None:
+            return True
+        multiplexer.state[_STARTUP_ERRORS] = list(failure.errors)
+        return False
+
+    logging.getLogger("sanic.error").addFilter(hand_over)
+
+
+def _startup_errors(states: Any) -> list[str]:
+    """The start-up error lines workers left in the manager's shared state, each once."""
+    lines: dict[str, None] = {}
+    for state in list(states.values()):
+        lines.update(dict.fromkeys(state.get(_STARTUP_ERRORS, ()) if isinstance(state, dict) else ()))
+    return list(lines)
+
+
+def _kill_only_the_workers() -> None:
+    """Make Sanic's worker manager kill its workers, never its own process group.
+
+    When a worker fails to start, or a second signal interrupts the shutdown,
+    Sanic SIGKILLs the process group of each worker, which is the gateway's own:
+    the gateway died with status 137, and with it the script or shell that
+    started it. Rosetta's workers start no processes of their own, so each is
+    killed alone; the manager prints the workers' start-up errors and exits 1.
+    """
+    try:  # Sanic internals: without them, Sanic's own kill stays
+        from sanic.exceptions import ServerKilled
+        from sanic.worker.manager import WorkerManager
+        from sanic.worker.process import ProcessState
+    except ImportError:  # pragma: no cover - depends on the installed Sanic
+        return
+    if not hasattr(WorkerManager, "kill") or getattr(WorkerManager.kill, "_rosetta", False):
+        return
+
+    def kill(self: Any) -> None:
+        for line in _startup_errors(self.worker_state):
+            print(f"error: {line}", file=sys.stderr, flush=True)
+        for process in self.processes:
+            with suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
+            # Recorded, so Sanic does not wait 10 s for the dead workers to report stopping.
+            process.set_state(ProcessState.FAILED, force=True)
+        raise ServerKilled
+
+    kill._rosetta = True  # type: ignore[attr-defined]
+    WorkerManager.kill = kill  # type: ignore[method-assign]
+
+
+def _replace_dead_workers() -> None:
+    """Start a new worker in place of one that dies while the gateway serves.
+
+    Sanic's manager noticed a dead worker (killed, out of memory) only by
+    marking it failed: the gateway served on with one worker fewer, for good,
+    and said nothing. Now each death is logged (worker, pid, how it ended) and
+    the worker is started again; one that dies again within
+    ``_CRASH_LOOP_SECONDS`` of being replaced is logged and left dead.
+    """
+    from sanic.worker.manager import WorkerManager
+
+    sync = getattr(WorkerManager, "_sync_states", None)
+    if sync is None or getattr(sync, "_rosetta", False):  # another Sanic, or done already
+        return
+
+    def sync_and_replace(self: Any) -> None:
+        sync(self)
+        if not self._shutting_down:
+            for process in list(self.transient_processes):
+                if process.restartable and process.state.name in ("FAILED", "COMPLETED") and not process.is_alive():
+                    _replace(self, process)
+
+    sync_and_replace._rosetta = True  # type: ignore[attr-defined]
+    WorkerManager._sync_states = sync_and_replace  # type: ignore[method-assign]
+
+
+def _replace(manager: Any, process: Any) -> None:
+    """Log the death of worker ``process``; start it again unless it is dying over and over."""
+    from gateway.observability.logging import logger
+
+    replaced: dict[str, float] = manager.__dict__.setdefault("_rosetta_replaced", {})
+    code = process.exitcode
+    how = f"killed by {signal.Signals(-code).name}" if code and code < 0 else f"exit status {code}"
+    died = f"worker {process.name} (pid {process.pid}) died ({how})"
+    last = replaced.get(process.name)
+    if last is not None and time.monotonic() - last < _CRASH_LOOP_SECONDS:
+        causes = manager.worker_state.get(process.name, {}).get(_STARTUP_ERRORS, [])
+        because = f": {'; '.join(causes)}" if causes else ""
+        logger.error(f"{died} again within {_CRASH_LOOP_SECONDS:g} s of starting; not replaced{because}")
+        replaced[process.name] = float("inf")  # logged once; never replaced again
+        process.restartable = False
+        return
+    logger.error(f"{died}; starting a new one")
+    replaced[process.name] = time.monotonic()
+    manager.restart(process_names=[process.name])
 
 
 def _check(args: argparse.Namespace) -> int:
