@@ -3,7 +3,10 @@
 :func:`load_config` reads the file, expands ``${VAR}`` and ``${VAR:-default}``
 from the environment, resolves relative file paths against the file's folder,
 validates every upstream with its translator's own settings model, and checks
-the cross references. Every problem is reported with its path::
+the cross references. The YAML is read strictly: a key given twice, an alias
+loop, nesting deeper than :data:`MAX_DEPTH` or more than :data:`MAX_VALUES`
+values once aliases are expanded is an error. Every problem is reported with
+its path::
 
     routes[2].upstream: no upstream named 'wether' (did you mean 'weather'?)
 
@@ -19,7 +22,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -35,15 +37,20 @@ from gateway.auth.settings import AuthSettings
 from gateway.auth.tls import TlsSettings
 from gateway.limits.settings import LimitsSettings, RateString
 from gateway.limits.settings import config_errors as limits_config_errors
+from gateway.observability.logging import redact_urls
 from gateway.plugin import TranslatorLoadError, UpstreamSettings, load_translator_class
 from gateway.resilience.settings import CacheSettings, FallbackSettings
 from gateway.resilience.settings import config_errors as resilience_config_errors
+from gateway.yamlfile import MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUES, YamlFileError, read_yaml
 
 __all__ = [
     "Config",
     "ConfigError",
     "ConfigPath",
     "ExistingPath",
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_VALUES",
     "RouteConfig",
     "ServerSettings",
     "build_config",
@@ -183,11 +190,23 @@ class Config(BaseModel):
     base_dir: Path = Field(Path("."), description="Folder of the config file (set by the loader).")
 
 
-_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+#: ``$$``, a well-formed ``${NAME}`` / ``${NAME:-default}``, or any other ``${`` (malformed).
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^${}]*))?\}|\$\{[^}]*\}?")
 
 
 def expand_env(value: Any, env: Mapping[str, str] | None = None, path: str = "") -> Any:
-    """Expand ``${VAR}`` / ``${VAR:-default}`` in every string; ``$$`` is a literal ``$``."""
+    """Expand ``${VAR}`` / ``${VAR:-default}`` in every string value; ``$$`` is a literal ``$``.
+
+    As in the shell, the default (no ``$``, ``{`` or ``}`` in it) stands in for
+    a variable that is unset or empty. Any other ``${`` (``${VAR-x}``, ``${ VAR }``, an unclosed ``${VAR``)
+    is an error, never kept as literal text: a mistyped reference must not
+    become a secret anyone reading the file knows. A value is expanded once
+    (a variable holding ``${OTHER}`` stays as it is), keys never are. Errors
+    name the path and the variable, never a value::
+
+        expand_env({"auth": {"secret": "${JWT_SECRET}"}}, {})
+        # ConfigError: auth.secret: environment variable 'JWT_SECRET' is not set
+    """
     env = os.environ if env is None else env
     errors: list[str] = []
     result = _expand(value, env, path, errors)
@@ -198,24 +217,50 @@ def expand_env(value: Any, env: Mapping[str, str] | None = None, path: str = "")
 
 def _expand(value: Any, env: Mapping[str, str], path: str, errors: list[str]) -> Any:
     if isinstance(value, dict):
-        return {k: _expand(v, env, _join(path, k), errors) for k, v in value.items()}
+        return {k: _expand(v, env, _key_path(path, k, errors), errors) for k, v in value.items()}
     if isinstance(value, list):
         return [_expand(v, env, f"{path}[{i}]", errors) for i, v in enumerate(value)]
     if not isinstance(value, str) or "$" not in value:
         return value
+    return _VAR.sub(lambda match: _substitute(match, env, path, errors), value)
 
-    def substitute(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name, default = match.group(1), match.group(2)
-        if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        errors.append(f"{path or '<root>'}: environment variable '{name}' is not set")
+
+def _key_path(path: str, key: Any, errors: list[str]) -> str:
+    where = _join(path, key)
+    if isinstance(key, str) and "${" in key:
+        errors.append(f"{where}: variables are expanded in values only, not in keys")
+    return where
+
+
+def _substitute(match: re.Match[str], env: Mapping[str, str], path: str, errors: list[str]) -> str:
+    text, name, default = match.group(0), match.group(1), match.group(2)
+    if text == "$$":
+        return "$"
+    if name is None:
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        errors.append(
+            f"{path or '<root>'}: malformed variable reference {shown!r} "
+            "(write ${NAME} or ${NAME:-default}; $$ is a literal $)"
+        )
         return ""
+    if env.get(name) or (name in env and default is None):
+        return _checked(name, env[name], path, errors)
+    if default is not None:
+        return default
+    errors.append(f"{path or '<root>'}: environment variable '{name}' is not set")
+    return ""
 
-    return _VAR.sub(substitute, value)
+
+def _checked(name: str, value: str, path: str, errors: list[str]) -> str:
+    """``value``, unless it holds bytes that are not UTF-8 (surrogates, as Python reads them)."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        errors.append(f"{path or '<root>'}: environment variable '{name}' is not valid UTF-8")
+        return ""
+    return value
 
 
 def _join(path: str, key: Any) -> str:
@@ -226,15 +271,9 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     """Read, expand and validate the config file at ``path``; raise :class:`ConfigError`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: config file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read config file: {exc}"]) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
+        raw = read_yaml(path)
+    except YamlFileError as exc:
+        raise ConfigError(exc.errors) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -269,29 +308,86 @@ def _build_upstreams(
     built: dict[str, UpstreamSettings] = {}
     for name, data in raw.items():
         where = f"upstreams.{name}"
-        if not isinstance(data, dict) or "type" not in data:
+        if not isinstance(name, str):
+            errors.append(f"{where}: an upstream name must be a string, not {type(name).__name__}")
+        elif not isinstance(data, dict) or "type" not in data:
             errors.append(f"{where}.type: required (rest, soap, grpc or module:Class)")
-            continue
-        try:
-            cls = load_translator_class(str(data["type"]))
-            built[name] = cls.settings_model.model_validate(data, context=context)
-        except TranslatorLoadError as exc:
-            errors.append(f"{where}.type: {exc}")
-        except ValidationError as exc:
-            errors.extend(_format_errors(exc, where))
+        else:
+            _build_upstream(name, data, context, built, errors)
     return built
+
+
+def _build_upstream(
+    name: str, data: dict[str, Any], context: dict[str, Any], built: dict[str, UpstreamSettings], errors: list[str]
+) -> None:
+    """Validate one upstream with its translator's settings model into ``built``.
+
+    A plug-in's settings model may fail in ways pydantic does not wrap (a
+    validator raising ``RuntimeError``): that is this upstream's error too,
+    never a traceback.
+    """
+    where = f"upstreams.{name}"
+    try:
+        cls = load_translator_class(str(data["type"]))
+        built[name] = cls.settings_model.model_validate(data, context=context)
+    except TranslatorLoadError as exc:
+        errors.append(f"{where}.type: {redact_urls(str(exc))}")
+    except ValidationError as exc:
+        errors.extend(_format_errors(exc, where))
+    except Exception as exc:  # noqa: BLE001 - a plug-in's own failure, reported with its upstream
+        errors.append(f"{where}: settings of translator '{data['type']}' failed: {_describe(exc)}")
+
+
+def _describe(exc: BaseException) -> str:
+    return redact_urls(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
 
 def _check_references(config: Config, raw: Mapping[str, Any]) -> list[str]:
     errors = []
-    names = list((raw.get("upstreams") or {}).keys())
+    upstreams = raw.get("upstreams")
+    names = [name for name in upstreams if isinstance(name, str)] if isinstance(upstreams, dict) else []
     for i, route in enumerate(config.routes):
         if route.upstream not in names:
             hint = difflib.get_close_matches(route.upstream, names, n=1)
             suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
             errors.append(f"routes[{i}].upstream: no upstream named '{route.upstream}'{suffix}")
+    errors += _shadowed_routes(config.routes)
     errors += limits_config_errors(config) + resilience_config_errors(config)
     return errors
+
+
+def _shadowed_routes(routes: tuple[RouteConfig, ...]) -> list[str]:
+    """Calls an earlier route takes before a later one could ever see them.
+
+    That is a ``prefix`` repeated with the same upstream, or a ``path``
+    repeated (variable names aside) with a method in common, or with neither
+    giving methods and both naming the same operation. Overlaps that depend on
+    the translators' operations are left to the route table.
+    """
+    errors: list[str] = []
+    first: dict[tuple[str, ...], tuple[int, str]] = {}
+    for i, route in enumerate(routes):
+        keys = _route_keys(route)
+        clashes = [first[key] for key, _ in keys if key in first]
+        if clashes:
+            earlier, what = clashes[0]
+            field = "prefix" if route.prefix is not None else "path"
+            errors.append(f"routes[{i}].{field}: routes[{earlier}] already serves {what}, which this route would never see")
+        for key, what in keys:
+            first.setdefault(key, (i, what))
+    return errors
+
+
+def _route_keys(route: RouteConfig) -> list[tuple[tuple[str, ...], str]]:
+    """What ``route`` serves, each as a comparable key and its description."""
+    if route.prefix is not None:
+        return [(("prefix", route.prefix, route.upstream), f"{route.prefix} from upstream '{route.upstream}'")]
+    path = str(route.path)
+    template = re.sub(r"\{[^}=]*(=[^}]*)?\}", lambda m: "{" + (m.group(1) or "") + "}", path)
+    if route.methods is None:
+        operation = route.operation or path
+        return [(("path", template, route.upstream, operation), f"{path} with operation '{operation}'")]
+    return [(("path", template, method), f"{method} {path}") for method in route.methods]
 
 
 def server_option_errors(options: Mapping[str, Any]) -> list[str]:
@@ -313,7 +409,7 @@ def _format_errors(exc: ValidationError, prefix: str) -> list[str]:
                 path += f"[{part}]"
             elif not str(part).startswith(("function-", "literal[", "tuple[")):
                 path = _join(path, part)
-        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        message = "unknown key" if err["type"] == "extra_forbidden" else redact_urls(err["msg"])
         message = message.removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message += " (check the spelling; see docs/configuration.md)"

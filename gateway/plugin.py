@@ -310,15 +310,27 @@ def load_translator_class(type_name: str) -> type[Translator]:
     cls = _import_object(target or type_name)
     if not (isinstance(cls, type) and issubclass(cls, Translator)):
         raise TranslatorLoadError(f"'{type_name}' is not a Translator subclass")
+    model = cls.settings_model
+    if not (isinstance(model, type) and issubclass(model, UpstreamSettings)):
+        raise TranslatorLoadError(f"'{type_name}'.settings_model is not an UpstreamSettings subclass")
     return cls
 
 
 def _import_object(path: str) -> Any:
+    """The object ``package.module:name`` names; any failure is a :class:`TranslatorLoadError`.
+
+    Importing runs the module's code, which may raise anything (a syntax
+    error, a missing setting): that is the translator's failure to load,
+    never a traceback out of the config loader.
+    """
     module_name, _, attr = path.partition(":")
+    if not module_name or not attr:
+        raise TranslatorLoadError(f"'{path}' is not a 'package.module:Class' path")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise TranslatorLoadError(f"cannot import '{module_name}': {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        reason = str(exc) if isinstance(exc, ImportError) else f"{type(exc).__name__}: {exc}"
+        raise TranslatorLoadError(f"cannot import '{module_name}': {reason}") from None
     try:
         return getattr(module, attr)
     except AttributeError:

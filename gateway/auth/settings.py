@@ -30,9 +30,9 @@ Cross-field rules are the named validators below; each error names its path.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -47,6 +47,7 @@ from pydantic import (
 )
 
 from gateway.auth._paths import FilePath
+from gateway.yamlfile import YamlFileError, read_yaml
 
 __all__ = [
     "KEY_TYPES",
@@ -306,10 +307,10 @@ class AuthSettings(_Model):
 
 
 def _read_consumers(path: Any) -> tuple[ConsumerSettings, ...]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ValueError(f"consumers_file {path}: cannot read: {exc}") from None
+    try:  # bounded like the config itself: repeated keys, alias bombs and deep nesting refused
+        raw = read_yaml(Path(path))
+    except YamlFileError as exc:
+        raise ValueError(f"consumers_file {path}: cannot read: {'; '.join(exc.errors)}") from None
     try:
         return tuple(_CONSUMER_LIST.validate_python(raw if raw is not None else []))
     except ValidationError as exc:

@@ -30,3 +30,18 @@ async def test_each_request_writes_one_access_line_without_its_query_string():
     assert lines[1]["request_id"] == missing.headers["x-request-id"]
     assert lines[0]["path"] == "/f/Echo" and "hunter2" not in stream.getvalue()
     assert lines[0]["upstream"] == "f" and lines[0]["ms"] >= 0
+
+
+async def test_paths_with_quotes_line_breaks_and_bad_utf8_stay_one_json_line_each():
+    stream, previous = io.StringIO(), ACCESS_LOG.stream
+    paths = ["/f/a%22b", "/f/a%0Ab%0D", "/f/%FF%FE", "/f/%ED%B3%BF", "/f/a\\b"]
+    try:
+        async with serve_gateway(CONFIG) as url, httpx.AsyncClient(base_url=url) as client:
+            ACCESS_LOG.stream = stream
+            statuses = [(await client.get(path)).status_code for path in paths]
+        ACCESS_LOG.flush()
+    finally:
+        ACCESS_LOG.stream = previous
+    lines = [orjson.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["status"] for line in lines] == statuses
+    assert all(line["path"].startswith("/f/") for line in lines)

@@ -115,3 +115,52 @@ def test_config_loads_from_yaml_with_env(tmp_path, monkeypatch):
     assert config.server.port == 9999
     assert config.base_dir == tmp_path
     assert config.routes[0].auth == "none"
+
+
+def test_upstreams_given_as_a_list_is_an_error_not_a_crash():
+    errors = errors_of({"upstreams": ["a"], "routes": [{"prefix": "/a", "upstream": "a"}]})
+    assert errors[0] == "upstreams: expected a mapping of upstream names to settings"
+
+
+def test_an_upstream_name_that_is_not_a_string_is_an_error():
+    errors = errors_of({"upstreams": {1: {"type": FAKE}}})
+    assert errors == ["upstreams.1: an upstream name must be a string, not int"]
+
+
+def test_a_storage_url_in_an_error_never_shows_its_password():
+    errors = errors_of({"limits": {"storage": "redis+sentinal://:hunter2pw@127.0.0.1:6379/0?password=hunter3pw"}})
+    assert errors[0].startswith("limits.storage: unknown storage 'redis+sentinal://***@127.0.0.1:6379/0?password=***'")
+    assert "hunter2pw" not in errors[0] and "hunter3pw" not in errors[0]
+
+
+def test_a_cache_storage_url_in_an_error_never_shows_its_password():
+    route = {"prefix": "/a", "upstream": "a", "cache": {"ttl": 1, "storage": "redis+x://user:hunter2pw@h"}}
+    errors = errors_of({"upstreams": {"a": {"type": FAKE}}, "routes": [route]})
+    assert errors[0].startswith("routes[0].cache.storage: unknown cache storage 'redis+x://***@h'")
+
+
+def test_a_prefix_repeated_for_the_same_upstream_is_an_error():
+    routes = [{"prefix": "/a", "upstream": "a", "auth": "none"}, {"prefix": "/a/", "upstream": "a"}]
+    errors = errors_of({"upstreams": {"a": {"type": FAKE}}, "routes": routes})
+    assert errors == ["routes[1].prefix: routes[0] already serves /a from upstream 'a', which this route would never see"]
+
+
+def test_a_path_repeated_with_a_method_in_common_is_an_error_whatever_its_variables_are_called():
+    routes = [
+        {"path": "/p/{id}", "methods": ["GET", "POST"], "upstream": "a", "operation": "Echo"},
+        {"path": "/p/{key}", "methods": ["put", "POST"], "upstream": "a", "operation": "Echo"},
+    ]
+    errors = errors_of({"upstreams": {"a": {"type": FAKE}}, "routes": routes})
+    assert errors == ["routes[1].path: routes[0] already serves POST /p/{id}, which this route would never see"]
+
+
+def test_routes_sharing_a_prefix_or_path_but_not_what_they_serve_are_fine():
+    routes = [
+        {"prefix": "/v1", "upstream": "a"},
+        {"prefix": "/v1", "upstream": "b"},
+        {"path": "/p/{id}", "methods": ["GET"], "upstream": "a", "operation": "Echo"},
+        {"path": "/p/{id}", "methods": ["DELETE"], "upstream": "a", "operation": "Echo"},
+        {"path": "/p/{id=x/*}", "methods": ["GET"], "upstream": "a", "operation": "Echo"},
+    ]
+    config = build_config({"upstreams": {"a": {"type": FAKE}, "b": {"type": FAKE}}, "routes": routes}, Path("."))
+    assert len(config.routes) == 5

@@ -206,3 +206,17 @@ def test_an_hmac_secret_shorter_than_its_algorithms_hash_is_refused(tmp_path, al
     raw = auth_config({"jwt": {"issuers": [issuer(jwks_url=None, secret="s" * (needed - 1), algorithms=["HS256", alg])]}})
     assert f"{alg} needs a secret of at least {needed} bytes" in errors_of(raw, tmp_path)[0]
     build_config(auth_config({"jwt": {"issuers": [issuer(jwks_url=None, secret="s" * needed, algorithms=[alg])]}}), tmp_path)
+
+
+def test_a_consumers_file_is_read_as_strictly_as_the_config(tmp_path):
+    """A repeated key would silently keep the last value; an alias bomb would take all memory."""
+    (tmp_path / "consumers.yaml").write_text("- id: acme\n  plan: gold\n  plan: free\n")
+    errors = errors_of(auth_config({"consumers_file": "consumers.yaml"}), tmp_path)
+    assert "[0].plan: given twice (lines 2 and 3)" in errors[0]
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    (tmp_path / "consumers.yaml").write_text(bomb)
+    errors = errors_of(auth_config({"consumers_file": "consumers.yaml"}), tmp_path)
+    assert "more than 1000000 values" in errors[0]
