@@ -14,6 +14,7 @@ from gateway.auth import AuthGate
 from gateway.config import Config, RouteConfig
 from gateway.errors import GatewayError
 from gateway.limits import Limiter
+from gateway.observability.logging import redact
 from gateway.plugin import Operation, Translator, TranslatorContext, load_translator_class
 from gateway.resilience.layer import Resilience
 from gateway.routing import Endpoint, RouteTable, TemplateError, endpoints_for_route
@@ -67,7 +68,9 @@ async def build_runtime(config: Config) -> Runtime:
 
 
 def _make_translators(config: Config) -> dict[str, Translator]:
+    """Each upstream's translator; :class:`StartupError` naming each one whose constructor fails."""
     built = {}
+    errors: list[str] = []
     for name, settings in config.upstreams.items():
         cls = load_translator_class(settings.type)
         context = TranslatorContext(
@@ -76,7 +79,13 @@ def _make_translators(config: Config) -> dict[str, Translator]:
             max_body_bytes=config.server.max_body_bytes,
             request_id_header=config.server.request_id_header,
         )
-        built[name] = cls(name, settings, context)
+        try:
+            built[name] = cls(name, settings, context)
+        except Exception as exc:  # noqa: BLE001 - a plug-in's own failure, reported as a config error
+            errors.append(f"upstreams.{name}: translator '{settings.type}' failed to start: "
+                          f"{type(exc).__name__}: {_reason(exc)}")
+    if errors:
+        raise StartupError(errors)
     return built
 
 
@@ -96,8 +105,9 @@ async def _start_all(translators: Mapping[str, Translator]) -> None:
 
 
 def _reason(exc: BaseException) -> str:
+    """Why ``exc`` stopped start-up, with credentials a message may quote (a URL's) hidden."""
     text = exc.detail if isinstance(exc, GatewayError) else str(exc)
-    return text or type(exc).__name__
+    return redact(text) or type(exc).__name__
 
 
 def _endpoints(config: Config, translators: Mapping[str, Translator]) -> list[Endpoint]:
