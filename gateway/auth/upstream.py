@@ -69,7 +69,8 @@ class HeaderCredential(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: _Token = Field(description="Header name.")
-    value: SecretStr = Field(description="Header value, from the environment.")
+    # An empty value (a variable set to "") would send a header with no credential in it.
+    value: SecretStr = Field(min_length=1, description="Header value, from the environment.")
 
 
 class UpstreamAuth(BaseModel):
@@ -77,7 +78,9 @@ class UpstreamAuth(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    bearer: SecretStr | None = Field(None, description="Send `Authorization: Bearer <token>`.")
+    bearer: SecretStr | None = Field(
+        None, min_length=1, description="Send `Authorization: Bearer <token>`."
+    )
     basic: BasicCredentials | None = Field(None, description="Send HTTP Basic credentials.")
     header: HeaderCredential | None = Field(None, description="Send one fixed header.")
     identity: bool = Field(False, description="Send X-Consumer-ID, X-Consumer-Scopes, X-Consumer-Roles.")

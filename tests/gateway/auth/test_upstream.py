@@ -72,8 +72,10 @@ def test_our_headers_replace_same_named_request_headers():
         {"bearer": "line\r\nbreak"},
         {"header": {"name": "bad name", "value": "v"}},
         {"basic": {"username": "a:b", "password": "p"}},
+        {"bearer": ""},  # ${TOKEN} set to "": no credential would be sent under the header
+        {"header": {"name": "X-K", "value": ""}},
     ],
-    ids=["two-credentials", "line-break", "bad-header-name", "colon-in-username"],
+    ids=["two-credentials", "line-break", "bad-header-name", "colon-in-username", "empty-bearer", "empty-header"],
 )
 def test_unsafe_or_ambiguous_upstream_credentials_are_refused(fields):
     with pytest.raises(ValidationError):
