@@ -12,6 +12,7 @@ import gc
 import itertools
 import logging
 import socket
+import time
 from pathlib import Path
 from ssl import SSLContext
 from typing import Any
@@ -37,7 +38,7 @@ from gateway.errors import (
     UriTooLong,
 )
 from gateway.observability.logging import configure as configure_logging
-from gateway.observability.logging import logger
+from gateway.observability.logging import log_access, logger
 from gateway.pipeline import build_pipeline, problem_response, request_id_of
 from gateway.runtime import Runtime, build_runtime
 
@@ -266,7 +267,22 @@ def _sanic_error(request: Request, exc: Exception) -> HTTPResponse:
     if not isinstance(exc, sanic_exc.SanicException):
         logger.error("unhandled error outside the pipeline", exc_info=exc)
     header = config.server.request_id_header
-    return problem_response(error, request_id_of(request, header), header)
+    request_id = request_id_of(request, header)
+    if config.server.access_log and getattr(request, "route", None) is None:
+        _log_refusal(request, error.status, request_id)
+    return problem_response(error, request_id, header)
+
+
+def _log_refusal(request: Request, status: int, request_id: str) -> None:
+    """The access line of a request refused before it reached the pipeline (which logs its
+    own): a malformed head, a method no route takes, a path that is not UTF-8."""
+    try:
+        path = request.path
+    except Exception:  # noqa: BLE001 - the path is what could not be read
+        path = "?"
+    fields = {"method": request.method, "path": path, "status": status, "request_id": request_id,
+              "consumer": "anonymous"}
+    log_access(fields, time.perf_counter())
 
 
 def _translate_sanic_error(exc: Exception, config: Config, request: Request) -> GatewayError:

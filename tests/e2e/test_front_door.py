@@ -328,3 +328,18 @@ async def test_a_body_trickled_after_a_refusal_does_not_hold_the_connection():
         assert await closed_within(reader, writer, 4, trickle=b"x" * 1000)
         writer.close()
 
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status"),
+    [("FOO /f/Echo HTTP/1.1", 501), ("TRACE /f/Echo HTTP/1.1", 405), ("GET /f/\xff HTTP/1.1", 400)],
+    ids=["unknown-method", "trace", "path-not-utf8"],
+)
+async def test_a_request_refused_before_the_pipeline_still_gets_its_one_access_line(port, request_line, status):
+    head = f"{request_line}\r\nHost: x\r\nConnection: close\r\n\r\n".encode("latin-1")
+    answered, headers, _ = responses(await exchange(port, head))[0]
+    assert answered == status
+    rid = headers["x-request-id"]
+    await asyncio.sleep(0.05)  # access lines are written once per loop iteration
+    lines = [line for line in log_capture.LINES if line.startswith("rosetta.access") and rid in line]
+    assert len(lines) == 1 and f"'status': {status}" in lines[0]
