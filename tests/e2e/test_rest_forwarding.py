@@ -59,7 +59,7 @@ async def gateway(tmp_path_factory) -> AsyncIterator[tuple[GatewayProcess, Recor
     server = await asyncio.start_server(upstream.serve, "127.0.0.1", 0)
     upstream.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     config = {
-        "upstreams": {"up": {"type": "rest", "url": upstream.url, "timeout": 3}},
+        "upstreams": {"up": {"type": "rest", "url": upstream.url, "timeout": 3, "headers": {"X-Tenant": "rosetta"}}},
         "routes": [{"prefix": "/p", "upstream": "up", "auth": "none"}],
     }
     try:
@@ -193,3 +193,23 @@ async def test_head_carries_the_content_length_the_backend_gives_for_get(gateway
     status, headers, body = await exchange(process, b"HEAD /p/sized HTTP/1.1\r\nHost: g\r\n")
     assert (status, body) == (200, b"")
     assert headers["content-length"] == ["1234"] and headers["content-type"] == ["text/plain"]
+
+
+async def test_every_x_forwarded_for_the_caller_sent_is_kept_in_order_before_the_peer(gateway):
+    """RFC 9110 §5.3: repeated fields are one list; only the first used to be kept."""
+    process, upstream = gateway
+    path = b"/chain-%d" % len(upstream.heads)
+    head = b"GET /p%b HTTP/1.1\r\nHost: g\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2, 3.3.3.3\r\n"
+    status, _, _ = await exchange(process, head % path)
+    (sent,) = received(upstream, path)
+    chains = [line for line in sent.split(b"\r\n") if line.lower().startswith(b"x-forwarded-for:")]
+    assert status == 200 and chains == [b"X-Forwarded-For: 1.1.1.1, 2.2.2.2, 3.3.3.3, 127.0.0.1"]
+
+
+async def test_a_header_the_upstream_setting_fixes_replaces_the_callers_own(gateway):
+    process, upstream = gateway
+    path = b"/fixed-%d" % len(upstream.heads)
+    status, _, _ = await exchange(process, b"GET /p%b HTTP/1.1\r\nHost: g\r\nX-Tenant: someone-else\r\n" % path)
+    (sent,) = received(upstream, path)
+    tenants = [line for line in sent.split(b"\r\n") if line.lower().startswith(b"x-tenant:")]
+    assert status == 200 and tenants == [b"X-Tenant: rosetta"]

@@ -84,6 +84,7 @@ class RestTranslator(Translator):
         super().__init__(*args)
         self._request_id = self.context.request_id_header.lower()
         self._reply_drop = _RESPONSE_DROP | {self._request_id}
+        self._fixed = frozenset(name.lower() for name in self.settings.headers)
         if self.settings.format == "xml":
             self._xml = XmlBridge(self.settings.xml, self.context.config_dir)
 
@@ -168,13 +169,19 @@ class RestTranslator(Translator):
 
     def _headers(self, call: Call) -> list[tuple[str, str]]:
         """The call's headers, less the caller's forwarding and request id headers (Rosetta
-        sets those: a caller's unchecked id never reaches the backend), plus Rosetta's own."""
-        rid = self._request_id
-        headers = [
-            (k, v) for k, v in call.headers
-            if not ((lower := k.lower()).startswith("x-forwarded-") or lower == rid)
-        ]
-        previous = call.header("x-forwarded-for")
+        sets those: a caller's unchecked id never reaches the backend) and those the upstream's
+        ``headers`` setting replaces, plus Rosetta's own."""
+        rid, fixed = self._request_id, self._fixed
+        headers: list[tuple[str, str]] = []
+        chain: list[str] = []  # every X-Forwarded-For the caller sent, in order (RFC 9110 §5.3)
+        for k, v in call.headers:
+            lower = k.lower()
+            if lower.startswith("x-forwarded-") or lower == rid or lower in fixed:
+                if lower == "x-forwarded-for":
+                    chain.append(v)
+            else:
+                headers.append((k, v))
+        previous = ", ".join(chain)
         headers += [
             (self.context.request_id_header, call.request_id),
             ("X-Forwarded-For", f"{previous}, {call.client_ip}" if previous else call.client_ip),
