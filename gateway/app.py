@@ -296,7 +296,10 @@ def _translate_sanic_error(exc: Exception, config: Config, request: Request) -> 
             status = status if ours is ClientError else None  # a class's own status wins
             return ours(detail.format(limit=config.server.max_body_bytes), status=status)
     if isinstance(exc, sanic_exc.SanicException):
-        return GatewayError("the request could not be handled", status=exc.status_code)
+        status = exc.status_code
+        if 400 <= status < 500:  # the caller's side, whatever Sanic refused: not an internal error
+            return ClientError("the request could not be handled", status=status)
+        return GatewayError("the request could not be handled", status=status)
     return GatewayError("Rosetta failed to handle this request; it has been logged")
 
 

@@ -343,3 +343,14 @@ async def test_a_request_refused_before_the_pipeline_still_gets_its_one_access_l
     await asyncio.sleep(0.05)  # access lines are written once per loop iteration
     lines = [line for line in log_capture.LINES if line.startswith("rosetta.access") and rid in line]
     assert len(lines) == 1 and f"'status': {status}" in lines[0]
+
+
+@pytest.mark.parametrize(("refusal", "status"), [("Forbidden", 403), ("RangeNotSatisfiable", 416), ("Unauthorized", 401)])
+def test_a_sanic_refusal_without_its_own_row_is_a_client_error_not_an_internal_one(refusal, status):
+    from sanic import exceptions as sanic_exc
+
+    from gateway.app import _translate_sanic_error
+
+    exc = getattr(sanic_exc, refusal)("refused")
+    error = _translate_sanic_error(exc, build_config({}, Path(".")), None)  # type: ignore[arg-type]
+    assert (error.http_status, error.slug) == (status, "bad-request")
