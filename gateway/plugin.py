@@ -75,7 +75,7 @@ class UpstreamSettings(BaseModel):
     type: str = Field(description="Translator: rest, soap, grpc, an entry point name or module:Class.")
     timeout: float = Field(30.0, gt=0, le=3600, description="Seconds a whole upstream call may take.")
     forward_auth: bool = Field(
-        False, description="Pass the caller's own Authorization header to the upstream."
+        False, description="Pass the caller's own credentials (Authorization, the API-key header, X-Consumer-*) to the upstream."
     )
     auth: UpstreamAuth | None = Field(
         None, description="Credentials and identity headers Rosetta sends to this upstream."

@@ -3,7 +3,9 @@
 It takes over when the primary upstream's breaker is open, when the upstream
 is unreachable (connect error, gRPC UNAVAILABLE) and, for idempotent calls,
 when it answers 503 — never after a timeout or another failure, which may
-have had effects. The
+have had effects. A call whose body is a stream (gRPC client streaming or
+bidi) is sent as it arrives, so only an open breaker, which sent none of it,
+hands it over. The
 response then carries ``Rosetta-Fallback: route=/v1/rx`` (or
 ``upstream=<name>``). The fallback skips auth and rate limits (the call
 passed them on its own route) but goes through its upstream's guard.
@@ -29,18 +31,22 @@ __all__ = ["FALLBACK_HEADER", "Fallback", "takes_over"]
 FALLBACK_HEADER = "Rosetta-Fallback"
 
 
-def takes_over(outcome: Reply | GatewayError, idempotent: bool) -> bool:
+def takes_over(outcome: Reply | GatewayError, idempotent: bool, streamed: bool = False) -> bool:
     """Whether this outcome of the primary hands the call to the fallback.
 
     A call that was surely not sent (breaker open, upstream unreachable) may
-    always go elsewhere; after a 503 reply only an idempotent one may.
+    always go elsewhere; after a 503 reply only an idempotent one may. A
+    ``streamed`` body may have been partly taken by the failed try, so only an
+    open breaker, which took none of it, hands it over.
     """
-    if isinstance(outcome, Reply):
-        return idempotent and outcome.status == 503
     from gateway.resilience.guard import CircuitOpen
 
     if isinstance(outcome, CircuitOpen):
         return True
+    if streamed:
+        return False
+    if isinstance(outcome, Reply):
+        return idempotent and outcome.status == 503
     return isinstance(outcome, ServiceUnavailable) and not isinstance(outcome, Overloaded)
 
 

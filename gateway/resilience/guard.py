@@ -41,14 +41,15 @@ class UpstreamGuard:
         self.settings = settings
         self.breaker = CircuitBreaker(settings.breaker) if settings.breaker else None
         self.bulkhead = Bulkhead(upstream, settings.bulkhead) if settings.bulkhead else None
-        self.passive = settings == ResilienceSettings()
+        # Naming idempotent operations alone changes nothing a try does.
+        self.passive = settings.model_copy(update={"idempotent_operations": ()}) == ResilienceSettings()
 
     async def call(self, translator: Translator, call: Call) -> Reply:
         """The reply to ``call``, tried as often as the retry settings allow."""
         if self.passive:
             return await translator.handle(call)
         retry = self.settings.retry
-        attempts = retry.attempts if retry is not None and is_idempotent(call) else 1
+        attempts = retry.attempts if retry is not None and self.idempotent(call) else 1
         if attempts > 1:
             await call.read_body()  # so every try can send it
         for attempt in range(1, attempts + 1):
@@ -59,6 +60,10 @@ class UpstreamGuard:
         if isinstance(outcome, GatewayError):
             raise outcome
         return outcome
+
+    def idempotent(self, call: Call) -> bool:
+        """Whether ``call`` may be sent to this upstream twice (see :func:`~gateway.resilience.retry.is_idempotent`)."""
+        return is_idempotent(call, self.settings.idempotent_operations)
 
     async def _pause(self, call: Call, retry: int, outcome: Reply | GatewayError) -> bool:
         """Sleep before retry ``retry``, at least as long as the upstream asked (``Retry-After``);

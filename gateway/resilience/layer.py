@@ -37,7 +37,7 @@ from gateway.resilience.cache import (
 )
 from gateway.resilience.fallback import FALLBACK_HEADER, Fallback, takes_over
 from gateway.resilience.guard import UpstreamGuard, discard
-from gateway.resilience.retry import is_idempotent
+from gateway.resilience.retry import streams_body
 
 if TYPE_CHECKING:
     from gateway.config import Config, RouteConfig
@@ -93,15 +93,17 @@ class Resilience:
         fallback = self._fallbacks.get(id(x.endpoint.route)) if self._fallbacks else None
         if fallback is None:
             return await guard.call(translator, call)
-        await call.read_body()  # the fallback may need to send it again
-        idempotent = is_idempotent(call)
+        streamed = streams_body(call)
+        if not streamed:
+            await call.read_body()  # the fallback may need to send it again
+        idempotent = guard.idempotent(call)
         try:
             reply = await guard.call(translator, call)
         except GatewayError as exc:
-            if not takes_over(exc, idempotent):
+            if not takes_over(exc, idempotent, streamed):
                 raise
             return await self._fall_back(x, fallback, call, exc)
-        if not takes_over(reply, idempotent):
+        if not takes_over(reply, idempotent, streamed):
             return reply
         return await self._fall_back(x, fallback, call, reply)
 

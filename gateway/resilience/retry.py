@@ -1,10 +1,14 @@
 """When a call may be tried again, and how long to pause first.
 
 Only idempotent calls are retried — by HTTP method (RFC 9110 §9.2.2: GET,
-HEAD, PUT, DELETE, also OPTIONS and TRACE) or because the operation says so
-(``Operation.idempotent``, e.g. a SOAP or gRPC read) — and only when the try
-plainly did not happen or the upstream asked for another (:data:`RETRYABLE`).
-A timeout is never retried: the upstream may still be working on the call.
+HEAD, PUT, DELETE, also OPTIONS and TRACE), because the operation says so
+(``Operation.idempotent``: a gRPC method's ``idempotency_level``) or because
+the upstream's ``resilience.idempotent_operations`` names it (e.g. a SOAP
+read) — and only when the try plainly did not happen or the upstream asked
+for another (:data:`RETRYABLE`). A timeout is never retried: the upstream may
+still be working on the call. A call whose request body is a stream (gRPC
+client streaming and bidi, :func:`streams_body`) is never sent twice: it goes
+out as it arrives, so there is nothing whole to send again.
 
 Pauses use exponential backoff with full jitter: try ``n`` waits a random
 time in ``[0, min(max_backoff, backoff × multiplier^(n-1))]``. A 503 whose
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from email.utils import parsedate_to_datetime
 
 from gateway.errors import GatewayError, Overloaded, ServiceUnavailable
@@ -27,10 +31,12 @@ __all__ = [
     "IDEMPOTENT_METHODS",
     "RETRYABLE",
     "RETRYABLE_STATUSES",
+    "STREAMED_BODIES",
     "asked_pause",
     "is_idempotent",
     "pause",
     "retryable",
+    "streams_body",
 ]
 
 #: RFC 9110 §9.2.2 idempotent methods.
@@ -48,9 +54,24 @@ RETRYABLE: tuple[tuple[type[GatewayError], bool, str], ...] = (
 RETRYABLE_STATUSES = frozenset({503})
 
 
-def is_idempotent(call: Call) -> bool:
-    """Whether ``call`` may be sent twice without a different effect."""
-    return call.method in IDEMPOTENT_METHODS or call.operation.idempotent
+#: ``Operation.streaming`` kinds whose request body is a stream of messages.
+STREAMED_BODIES = frozenset({"client", "bidi"})
+
+
+def streams_body(call: Call) -> bool:
+    """Whether ``call``'s body is sent as it arrives (gRPC client streaming or bidi), so it cannot
+    be read whole first: such a call is never retried, cached or handed to a fallback once sent."""
+    return call.operation.streaming in STREAMED_BODIES
+
+
+def is_idempotent(call: Call, operations: Collection[str] = ()) -> bool:
+    """Whether ``call`` may be sent twice without a different effect: an idempotent method, an
+    operation marked idempotent, or one named in ``operations`` (``POST /GetPrice`` with
+    ``operations=["GetPrice"]``); never a streamed body.
+    """
+    if streams_body(call):
+        return False
+    return call.method in IDEMPOTENT_METHODS or call.operation.idempotent or call.operation.name in operations
 
 
 def retryable(outcome: Reply | GatewayError) -> bool:

@@ -12,6 +12,7 @@
           bulkhead: {max_concurrent: 50, max_wait: 0.1}
           retry: {attempts: 3, backoff: 0.05, max_backoff: 1}
           breaker: {failures: 5, open_for: 30}
+          idempotent_operations: [GetPrice]   # POST operations safe to send twice
     routes:
       - prefix: /v2/rx
         upstream: pharmacy
@@ -100,6 +101,11 @@ class ResilienceSettings(BaseModel):
     retry: RetrySettings | None = Field(None, description="Retries of idempotent calls.")
     breaker: BreakerSettings | None = Field(None, description="Circuit breaker.")
     bulkhead: BulkheadSettings | None = Field(None, description="Concurrency cap.")
+    idempotent_operations: tuple[str, ...] = Field(
+        (),
+        description="Operations safe to send twice although called with POST (e.g. SOAP reads): "
+        "retried, and handed to a fallback after a 503.",
+    )
 
 
 class FallbackSettings(BaseModel):

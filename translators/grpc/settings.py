@@ -84,7 +84,7 @@ class GrpcSettings(UpstreamSettings):
         True, description="Readiness asks grpc.health.v1 when the server offers it."
     )
     max_message_bytes: int = Field(
-        4 * 1024 * 1024, ge=1024, le=1 << 30, description="Largest message accepted from the upstream."
+        4 * 1024 * 1024, ge=1024, le=1 << 30, description="Largest message sent to or accepted from the upstream (a larger request is a 413, a larger reply a 502)."
     )
     direct_calls: bool = Field(
         True,

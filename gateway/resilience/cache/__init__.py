@@ -2,12 +2,13 @@
 
 A call is cacheable when its route has ``cache:`` and it is a GET or HEAD,
 or names an operation listed in ``cache.operations`` (a SOAP or gRPC read
-called with POST). Entries are keyed by route, method, operation, the
-canonical arguments (path, query parameters sorted by name with each one's
-values in the order given, path parameters, JSON body with sorted keys), the
-caller's ``Accept``, ``Accept-Encoding`` and ``Accept-Language`` (a reply may
-be negotiated on them) and the consumer, so one consumer never sees another's
-reply.
+called with POST) — never one whose request body is a stream (gRPC client
+streaming or bidi), which keying would have to hold whole. Entries are keyed
+by route, method, operation, the canonical arguments (path, query parameters
+sorted by name with each one's values in the order given, path parameters,
+JSON body with sorted keys), the caller's ``Accept``, ``Accept-Encoding`` and
+``Accept-Language`` (a reply may be negotiated on them) and the consumer, so
+one consumer never sees another's reply.
 
 When the upstream receives the caller's credentials (``forward_auth``), their
 values are part of the key too: the upstream may answer each caller
@@ -37,6 +38,7 @@ from typing import Any, Protocol
 import orjson
 
 from gateway.plugin import NOTHING, Call, Reply
+from gateway.resilience.retry import streams_body
 from gateway.resilience.settings import CacheSettings
 
 __all__ = ["CacheStore", "CachedReply", "ResponseCache", "cache_key", "open_store"]
@@ -121,7 +123,9 @@ class ResponseCache:
         self.credentials = tuple(credentials)  # request headers that identify the caller
 
     def applies(self, call: Call) -> bool:
-        """Whether ``call`` is a safe read this route caches."""
+        """Whether ``call`` is a safe read this route caches (never a streamed request body)."""
+        if streams_body(call):
+            return False
         return call.method in _SAFE_METHODS or call.operation.name in self.settings.operations
 
     async def key(self, call: Call) -> str | None:

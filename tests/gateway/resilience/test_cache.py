@@ -67,6 +67,13 @@ def test_only_safe_reads_and_listed_operations_apply():
     assert not cache.applies(make_call(Operation(name="Refill"), method="POST"))
 
 
+@pytest.mark.parametrize("kind", ["client", "bidi"])
+def test_a_streamed_request_body_is_never_cached_even_when_listed(kind):
+    cache = ResponseCache("/r", CacheSettings(ttl=5, operations=("Upload",)), open_store("memory://", 10))
+    assert not cache.applies(make_call(Operation(name="Upload", streaming=kind), method="POST"))
+    assert not cache.applies(make_call(Operation(name="Upload", streaming=kind), method="GET"))
+
+
 @pytest.mark.parametrize(
     "reply",
     [

@@ -56,3 +56,9 @@ def test_what_hands_a_call_to_the_fallback():
     assert not takes_over(Reply(status=503), idempotent=False)
     assert not takes_over(GatewayTimeout("slow"), idempotent=True)
     assert not takes_over(Reply(status=500), idempotent=True)
+
+
+def test_a_streamed_body_goes_to_the_fallback_only_when_the_breaker_sent_none_of_it():
+    assert takes_over(CircuitOpen("open"), idempotent=False, streamed=True)
+    assert not takes_over(ServiceUnavailable("refused"), idempotent=False, streamed=True)
+    assert not takes_over(Reply(status=503), idempotent=True, streamed=True)

@@ -157,6 +157,20 @@ async def test_without_settings_the_guard_calls_the_translator_directly():
         await g.call(upstream, make_call(OP, method="GET"))
 
 
+async def test_a_post_operation_the_upstream_names_idempotent_is_retried_and_others_are_not():
+    g = guard(retry=FAST_RETRY, idempotent_operations=["GetDrug"])
+    named = Scripted([unreachable()])
+    assert (await g.call(named, make_call(Operation(name="GetDrug"), method="POST"))).json == {"ok": True}
+    other = Scripted([unreachable()])
+    with pytest.raises(ServiceUnavailable):
+        await g.call(other, make_call(Operation(name="Refill"), method="POST"))
+    assert named.calls == 2 and other.calls == 1
+
+
+def test_naming_idempotent_operations_alone_leaves_the_guard_passive():
+    assert guard(idempotent_operations=["GetDrug"]).passive
+
+
 async def test_a_probe_cancelled_while_it_waits_for_a_bulkhead_slot_does_not_wedge_the_breaker():
     g = guard(attempt_timeout=0.05, bulkhead={"max_concurrent": 2, "max_wait": 5},
               breaker={"failures": 1, "open_for": 0.05})

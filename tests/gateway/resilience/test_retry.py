@@ -34,6 +34,18 @@ def test_post_and_patch_are_never_idempotent_unless_the_operation_says_so():
     assert not is_idempotent(make_call(WRITE, method="PATCH"))
 
 
+def test_operations_the_upstream_names_are_idempotent_though_called_with_post():
+    assert is_idempotent(make_call(WRITE, method="POST"), ["Refill"])
+    assert not is_idempotent(make_call(WRITE, method="POST"), ["GetDrug"])
+
+
+@pytest.mark.parametrize("kind", ["client", "bidi"])
+def test_a_streamed_request_body_is_never_idempotent(kind):
+    streamed = Operation(name="Upload", method="POST", idempotent=True, streaming=kind)
+    assert not is_idempotent(make_call(streamed, method="PUT"), ["Upload"])
+    assert is_idempotent(make_call(Operation(name="List", idempotent=True, streaming="server"), method="POST"))
+
+
 def test_only_unreachable_and_503_are_retryable():
     assert retryable(ServiceUnavailable("connect refused"))
     assert retryable(Reply(status=503))
