@@ -20,7 +20,7 @@ from typing import Any
 from lxml import etree
 from zeep.wsdl.messages.multiref import process_multiref
 
-from gateway.errors import BadGateway, GatewayError
+from gateway.errors import BadGateway, GatewayError, ServiceUnavailable, UpstreamFault
 from translators.soap.binding import SOAP_ENV, OperationModel
 from translators.soap.faults import fault_error, parse_fault
 from translators.soap.reader import read_object
@@ -42,6 +42,7 @@ class Raw:
     status: int
     content_type: str
     content: bytes
+    retry_after: str | None = None  #: the answer's ``Retry-After``, if any
 
 
 def build_request(
@@ -69,7 +70,25 @@ def build_request(
 
 def read_response(op: OperationModel, raw: Raw, overrides: dict[str, int] | Any = None,
                   decimal_as: DecimalMode = "string") -> dict[str, Any]:  # fmt: skip
-    """The JSON object of a backend's answer; a fault or a non-SOAP answer raises a gateway error."""
+    """The JSON object of a backend's answer; a fault or a non-SOAP answer raises a gateway error.
+
+    A 503 that carries no SOAP fault (a load balancer's or a maintenance page) is
+    :class:`ServiceUnavailable` with the answer's ``Retry-After``: the backend did
+    not take the call, so retries and fallbacks treat it like a connection refused.
+    """
+    try:
+        return _read_response(op, raw, overrides, decimal_as)
+    except UpstreamFault:
+        raise
+    except (BadGateway, etree.XMLSyntaxError):
+        if raw.status != 503:
+            raise
+        headers = {"Retry-After": raw.retry_after} if raw.retry_after and raw.retry_after.isdigit() else None
+        raise ServiceUnavailable("the SOAP backend answered HTTP 503 without a SOAP fault", headers=headers) from None
+
+
+def _read_response(op: OperationModel, raw: Raw, overrides: dict[str, int] | Any,
+                   decimal_as: DecimalMode) -> dict[str, Any]:  # fmt: skip
     if not raw.content.strip():
         if raw.status in (200, 202, 204) and op.one_way:
             return {}

@@ -82,7 +82,8 @@ class SoapTransport:
             await response.aclose()
             raise
         content_type = next((v for k, v in response.headers if k.lower() == "content-type"), "")
-        return Raw(response.status, content_type, content)
+        retry_after = next((v for k, v in response.headers if k.lower() == "retry-after"), None)
+        return Raw(response.status, content_type, content, retry_after)
 
     def httpx_client(self) -> httpx.AsyncClient:
         """An ``httpx.AsyncClient`` on this upstream's pool (e.g. for zeep's ``AsyncTransport``)."""

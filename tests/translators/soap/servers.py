@@ -44,6 +44,7 @@ class Canned:
     content_type: str = "text/xml; charset=utf-8"
     body: bytes = b""
     delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -199,7 +200,7 @@ async def start_scripted() -> Scripted:
             canned = backend.canned
             if canned.delay:
                 await asyncio.sleep(canned.delay)
-            return raw(canned.body, status=canned.status, content_type=canned.content_type)
+            return raw(canned.body, status=canned.status, content_type=canned.content_type, headers=canned.headers)
         status, body = _ANSWERS[service](request.body)
         kind = "application/soap+xml" if SOAP12.encode() in body[:400] else "text/xml"
         return raw(body, status=status, content_type=f"{kind}; charset=utf-8")

@@ -122,7 +122,6 @@ async def test_nothing_is_sent_when_the_arguments_are_invalid(canned: tuple[Soap
         (200, "text/xml", b"", "empty body"),
         (200, "text/xml", b"<Envelope><Body/>", "malformed XML"),
         (200, "application/json", b'{"not": "soap"}', "malformed XML"),
-        (503, "text/xml", envelope(SOAP11), "HTTP 503 without a SOAP fault"),
         (200, "text/xml", envelope(SOAP11), "no PingResponse element"),
         (200, 'multipart/related; type="application/xop+xml"; boundary="uuid:1"',
          b"--uuid:1\r\nContent-Type: application/xop+xml\r\n\r\n" + envelope(SOAP11) + b"\r\n--uuid:1--",
@@ -137,6 +136,27 @@ async def test_a_non_soap_answer_is_a_502_with_a_clear_detail(
     error = await failure(translator)
     assert error.http_status == 502 and error.type == "urn:rosetta:problem:upstream-protocol"
     assert words in error.detail
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/html", b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"),
+        ("text/xml", envelope(SOAP11)),
+    ],
+    ids=["maintenance-page", "envelope-without-fault"],
+)
+async def test_a_503_without_a_soap_fault_is_a_503_with_the_backends_retry_after(
+    canned: tuple[SoapTranslator, Canned], content_type: str, body: bytes
+) -> None:
+    """A load balancer or maintenance page: the backend did not take the call, so retries
+    and fallbacks may treat it like a refused connection."""
+    translator, answer = canned
+    answer.status, answer.content_type, answer.body = 503, content_type, body
+    answer.headers["Retry-After"] = "30"
+    error = await failure(translator)
+    assert error.http_status == 503 and error.type == "urn:rosetta:problem:upstream-unreachable"
+    assert "HTTP 503 without a SOAP fault" in error.detail and error.headers == {"Retry-After": "30"}
 
 
 async def test_an_xml_bomb_is_refused(canned: tuple[SoapTranslator, Canned]) -> None:
