@@ -21,6 +21,9 @@ __all__ = ["Handlers", "dict_handlers"]
 
 _MISSING: Any = object()
 _XSI_NIL = f"{XSI_NS} nil "
+# XML's own whitespace (the S production). Without strip_whitespace only text made of
+# these is dropped: U+00A0, U+3000 … are content, though str.strip() removes them.
+_XML_SPACE = " \t\r\n"
 
 
 class Handlers(NamedTuple):
@@ -180,7 +183,7 @@ def dict_handlers(
             text = texts[0] if len(texts) == 1 else "".join(texts)
             if len(text) > max_text:
                 raise XmlLimitExceeded("max_text_length", max_text, f"the text of {name!r}")
-            stripped = text.strip()
+            stripped = text.strip() if strip else text.strip(_XML_SPACE)
             text = (stripped if strip else text) if stripped else None
         if nil:
             value = None

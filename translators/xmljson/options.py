@@ -51,7 +51,7 @@ class XmlOptions(BaseModel):
     )
     strip_whitespace: bool = Field(
         default=True,
-        description="Trim whitespace around text; when false only whitespace-only text is dropped.",
+        description="Trim whitespace around text; when false only text of XML whitespace is dropped.",
     )
     namespaces: NamespaceMode = Field(
         default="prefix",
