@@ -14,18 +14,17 @@ types their JSON forms. Every problem with the caller's JSON is an
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from google.protobuf import descriptor_pool, json_format
+from google.protobuf import descriptor_pool, json_format, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from gateway.errors import MalformedBody
-from translators.grpc.fastjson import MAX_DEPTH, Decoders, Encoders, Fallback
-from translators.grpc.fielderrors import describe, describe_item, explain, invalid
+from gateway.errors import BadGateway, InvalidArguments, MalformedBody
+from translators.grpc.fastjson import BASE64, MAX_DEPTH, Decoders, Encoders, Fallback
+from translators.grpc.fielderrors import describe, describe_item, explain, invalid, packed_type
 
 __all__ = [
     "Codec",
@@ -73,8 +72,35 @@ def decode(data: Any, cls: type[Message], options: JsonOptions) -> Message:
             descriptor_pool=options.pool,
         )
     except json_format.ParseError as exc:
-        raise explain(str(exc), cls.DESCRIPTOR) from None
+        raise explain(str(exc), cls.DESCRIPTOR, data) from None
+    except _SLIPS:
+        raise _slipped(data, cls.DESCRIPTOR, options, "") from None
     return message
+
+
+# What json_format raises, instead of a ParseError, for some input it cannot read: ``null``
+# for a repeated Value, ``"@type"`` not a string, an Any of a well-known type without "value".
+_SLIPS = (AttributeError, KeyError, IndexError, TypeError, ValueError)
+
+
+def _slipped(data: Any, message: Descriptor, options: JsonOptions, path: str) -> InvalidArguments:
+    """The 400 for input json_format fails on with Python's own exception: the field, found by retrying."""
+    for key, value in data.items() if isinstance(data, dict) else ():
+        field = find_field(message, key)
+        if field is None:
+            continue
+        where = f"{path}.{key}" if path else key
+        try:
+            alone = message_factory.GetMessageClass(message)()
+            json_format.ParseDict({key: value}, alone, ignore_unknown_fields=True, descriptor_pool=options.pool)
+        except _SLIPS:
+            inner = field.message_type
+            if isinstance(value, dict) and inner is not None and not field.is_repeated and not _is_wkt(inner):
+                return _slipped(value, inner, options, where)
+            return invalid(where, f"expected {describe(field)}")
+        except json_format.ParseError:
+            continue
+    return invalid(path, f"expected {message.full_name} in its JSON form")
 
 
 class Codec:
@@ -104,10 +130,15 @@ class Codec:
         return decode(data, cls, self.options)
 
     def encode(self, message: Message) -> Any:
+        """``message`` as JSON-ready data; :class:`BadGateway` when a value has no JSON form
+        (a Timestamp before year 1, say): the upstream sent what JSON cannot say."""
         try:
             return self._encoders.encode(message)
         except Fallback:
-            return encode(message, self.options)
+            try:
+                return encode(message, self.options)
+            except (json_format.SerializeToJsonError, ValueError) as exc:
+                raise BadGateway(f"the upstream's reply has no JSON form: {exc}") from None
 
 
 def encode(message: Message, options: JsonOptions) -> Any:
@@ -211,19 +242,30 @@ def _check_value(value: Any, field: FieldDescriptor, where: str, depth: int) -> 
     message = field.message_type
     if message is not None:
         if _is_wkt(message):
+            _check_well_known(value, message, where, depth)
             return
         if not isinstance(value, dict):
             raise invalid(where, f"expected an object, not {_kind(value)}")
         _check_shapes(value, message, where, depth + 1)
     elif field.type == FieldDescriptor.TYPE_BYTES:
-        if not isinstance(value, str) or not _BASE64.fullmatch(value):
+        if not isinstance(value, str) or not BASE64.fullmatch(value):
             raise invalid(where, "expected a base64 string")
     elif field.enum_type is not None and isinstance(value, bool):
         raise invalid(where, f"expected {describe_item(field)}, not a boolean")
 
 
-# Standard or URL-safe alphabet, padding optional (as proto3 JSON allows), whitespace-free.
-_BASE64 = re.compile(r"[A-Za-z0-9+/_-]*={0,2}")
+def _check_well_known(value: Any, message: Descriptor, where: str, depth: int) -> None:
+    """The same rules inside the well-known types that hold bytes, nothing, or a message of any type."""
+    name = message.full_name
+    if name == "google.protobuf.BytesValue":
+        if not isinstance(value, str) or not BASE64.fullmatch(value):
+            raise invalid(where, "expected a base64 string")
+    elif name == "google.protobuf.Empty" and not isinstance(value, dict):
+        raise invalid(where, f"expected an object, not {_kind(value)}")
+    elif name == "google.protobuf.Any" and isinstance(value, dict):
+        packed = packed_type(value, message)
+        if packed is not None and not _is_wkt(packed):
+            _check_shapes({k: v for k, v in value.items() if k != "@type"}, packed, where, depth + 1)
 
 
 def _kind(value: Any) -> str:

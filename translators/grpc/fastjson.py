@@ -4,7 +4,8 @@
 per message type, small per-field converters for the shapes most messages
 have (scalars, enums, nested and repeated messages, maps) and uses them to
 encode and decode; well-known types inside a message are handed to
-``json_format`` one field at a time. Whatever else it is unsure of — bytes or
+``json_format`` one field at a time, except that an ``Any`` of an ordinary
+message is decoded here, by the same rules as the rest. Whatever else it is unsure of — bytes or
 maps on input, ``null``, numbers given as text, proto2 extensions, unknown
 enum numbers, any error — raises :class:`Fallback`, and the caller uses
 ``json_format`` for the whole message, which also writes every error
@@ -23,12 +24,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from google.protobuf import descriptor_pool, json_format
+from google.protobuf import descriptor_pool, json_format, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.internal import type_checkers
 from google.protobuf.message import Message
 
-__all__ = ["MAX_DEPTH", "Decoders", "Encoders", "Fallback"]
+__all__ = ["BASE64", "MAX_DEPTH", "Decoders", "Encoders", "Fallback"]
 
 _F = FieldDescriptor
 _INT64 = frozenset({_F.CPPTYPE_INT64, _F.CPPTYPE_UINT64})
@@ -160,12 +161,15 @@ class Encoders:
 
 
     def _well_known_field(self, message: Message) -> Any:
-        return json_format.MessageToDict(
-            message,
-            always_print_fields_with_no_presence=self._emit,
-            preserving_proto_field_name=self._proto_names,
-            descriptor_pool=self._pool,
-        )
+        try:
+            return json_format.MessageToDict(
+                message,
+                always_print_fields_with_no_presence=self._emit,
+                preserving_proto_field_name=self._proto_names,
+                descriptor_pool=self._pool,
+            )
+        except Exception:  # noqa: BLE001 - json_format fails it again, for the whole message, as its callers expect
+            raise Fallback(message.DESCRIPTOR.full_name) from None
 
 
 def _same(value: Any) -> Any:
@@ -203,7 +207,7 @@ def _enum_encoder(field: FieldDescriptor) -> Encode:
 # -- decoding ---------------------------------------------------------------------------
 
 Convert = Callable[[Any], Any]
-_SCALAR, _SCALARS, _MESSAGE, _MESSAGES, _WELL_KNOWN_FIELD = range(5)
+_SCALAR, _SCALARS, _MESSAGE, _MESSAGES, _WELL_KNOWN_FIELD, _ANY = range(6)
 # JSON key → (field name, oneof name or None, kind, converter for scalars)
 _Plan = dict[str, tuple[str, str | None, int, Convert | None]]
 
@@ -222,8 +226,8 @@ class Decoders:
         """
         try:
             self._decode(data, message)
-        except (ValueError, TypeError, json_format.ParseError) as exc:
-            raise Fallback(str(exc)) from None
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, json_format.ParseError) as exc:
+            raise Fallback(str(exc)) from None  # json_format, for the whole message, says why
 
     def _plan(self, descriptor: Descriptor) -> _Plan:
         plan = self._plans.get(descriptor.full_name)
@@ -271,10 +275,29 @@ class Decoders:
                 self._messages(getattr(message, name), key, value, depth + 1)
             elif kind == _FALLBACK_KIND:
                 raise Fallback(key)
+            elif kind == _ANY:
+                self._any(getattr(message, name), value, depth + 1)
             else:
+                if convert is not None:
+                    convert(value)  # Rosetta's stricter reading, where it has one
                 sub = getattr(message, name)
                 sub.SetInParent()
                 json_format.ParseDict(value, sub, descriptor_pool=self._pool)
+
+    def _any(self, target: Any, value: Any, depth: int) -> None:
+        """An Any of an ordinary message, decoded here (so read as strictly); others fall back."""
+        type_url = value.get("@type") if type(value) is dict else None
+        if type(type_url) is not str:
+            raise Fallback("@type")
+        pool = self._pool or descriptor_pool.Default()
+        try:
+            descriptor = pool.FindMessageTypeByName(type_url.rpartition("/")[2])
+        except KeyError:
+            raise Fallback(type_url) from None
+        packed = message_factory.GetMessageClass(descriptor)()
+        self._decode({k: v for k, v in value.items() if k != "@type"}, packed, depth)
+        target.type_url = type_url  # as json_format sets them
+        target.value = packed.SerializeToString()
 
     def _messages(self, target: Any, key: str, value: Any, depth: int) -> None:
         if type(value) is not list:
@@ -290,12 +313,36 @@ def _decoding_kind(field: FieldDescriptor) -> tuple[int, Convert | None]:
         return (_SCALARS if field.is_repeated else _SCALAR), _converter(field)
     if _is_map(field) or (field.is_repeated and _special(field.message_type)):
         return _FALLBACK_KIND, None
+    name = field.message_type.full_name
+    if name == "google.protobuf.Any":
+        return _ANY, None
     if _well_known(field.message_type):
-        return _WELL_KNOWN_FIELD, None
+        return _WELL_KNOWN_FIELD, _WELL_KNOWN_CHECKS.get(name)
     return (_MESSAGES if field.is_repeated else _MESSAGE), None
 
 
 _FALLBACK_KIND = -1
+
+#: The base64 Rosetta reads: standard or URL-safe alphabet, padding optional (as proto3 JSON
+#: allows), nothing else (json_format drops other characters silently).
+BASE64 = re.compile(r"[A-Za-z0-9+/_-]*={0,2}")
+
+
+def _base64_text(value: Any) -> None:
+    if type(value) is not str or not BASE64.fullmatch(value):
+        raise Fallback("base64")
+
+
+def _object(value: Any) -> None:
+    if type(value) is not dict:
+        raise Fallback("object")
+
+
+# Well-known types Rosetta reads more strictly than json_format, as it reads bytes and messages.
+_WELL_KNOWN_CHECKS: dict[str, Convert] = {
+    "google.protobuf.BytesValue": _base64_text,
+    "google.protobuf.Empty": _object,
+}
 
 
 def _refuse(value: Any) -> Any:

@@ -12,12 +12,13 @@ wording with what the field expects (``expected an integer (int32)``)::
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from gateway.errors import InvalidArguments
 
-__all__ = ["describe", "describe_item", "explain", "invalid"]
+__all__ = ["describe", "describe_item", "explain", "invalid", "packed_type"]
 
 
 def invalid(field: str, message: str) -> InvalidArguments:
@@ -26,7 +27,8 @@ def invalid(field: str, message: str) -> InvalidArguments:
     return InvalidArguments(detail, errors=[{"field": field, "message": message}])
 
 
-_UNKNOWN = re.compile(r'has no field named "(?P<name>[^"]+)" at "(?P<path>[^"]*)"')
+# Greedy, so that a key holding quotes (or nothing at all) is still found whole.
+_UNKNOWN = re.compile(r'has no field named "(?P<name>.*)" at "(?P<path>[^"]*)"\.(?:\n|$)', re.DOTALL)
 _MULTIPLE = re.compile(r'should not have multiple "(?P<name>[^"]+)" (?:oneof )?fields at "(?P<path>[^"]*)"')
 _CHAIN = re.compile(r"Failed to parse (\S+) field: ")
 _AT = re.compile(r"^(?P<reason>.*?) at (?P<path>[\w.\[\]-]+?)\.*$", re.DOTALL)
@@ -49,18 +51,27 @@ _GENERIC = (
     "couldn't parse integer",
     "couldn't parse float",
     "couldn't parse non-integer",
+    "has no len()",
+    "incorrect padding",
+    "invalid base64",
+    "json value not a string",
+    "invalid value for",
 )
 
 
-def explain(text: str, root: Descriptor) -> InvalidArguments:
-    """json_format's error ``text`` for a message of type ``root`` as a 400."""
+def explain(text: str, root: Descriptor, data: Any = None) -> InvalidArguments:
+    """json_format's error ``text`` for a message of type ``root`` as a 400.
+
+    ``data``, the JSON that failed, restores the keys json_format leaves out
+    of its chain (a message field of a ``oneof``).
+    """
     for pattern, reason in ((_UNKNOWN, "unknown field"), (_MULTIPLE, "given more than once")):
         found = pattern.search(text)
         if found:
             return invalid(_join(_strip_root(found["path"], root.name), found["name"]), reason)
     chain = _CHAIN.findall(text)
     inner = _CHAIN.sub("", text.strip()).rstrip(".")
-    path = ".".join(chain)
+    path = ".".join(_through_oneofs(chain, root, data))
     at = _AT.match(inner)
     if at:
         inner = at["reason"]
@@ -69,7 +80,45 @@ def explain(text: str, root: Descriptor) -> InvalidArguments:
         located = _strip_root(at["path"], root.name)
         if located and (not path or located.startswith(path)):
             path = located
-    return invalid(path, _reason(inner, _field_at(root, path)))
+    return invalid(path, _reason(inner, _field_at(root, path, data)))
+
+
+def _through_oneofs(chain: list[str], root: Descriptor, data: Any) -> list[str]:
+    """``chain`` with the caller's keys for the oneof message fields json_format does not name."""
+    out: list[str] = []
+    here: Any = data
+    message: Descriptor | None = root
+    for index, name in enumerate(chain):
+        if message is not None and message.full_name == "google.protobuf.Any":
+            message = packed_type(here, root)
+        hops = _oneof_hops(here, message, name, _ONEOF_DEPTH) if message and isinstance(here, dict) else None
+        if message is None or hops is None:
+            return out + chain[index:]
+        for key in [*hops, name]:
+            field = _lookup(message, key) if message is not None else None
+            out.append(key)
+            here, message = here[key], field.message_type if field is not None else None
+    return out
+
+
+_ONEOF_DEPTH = 8  # oneof message fields nested in one another, looked through for one chain link
+
+
+def _oneof_hops(here: dict[str, Any], message: Descriptor, name: str, depth: int) -> list[str] | None:
+    """The keys of oneof message fields leading from ``here`` to an object that has ``name``."""
+    if name in here:
+        return []
+    for key, value in here.items():
+        field = _lookup(message, key) if depth and isinstance(value, dict) else None
+        if field is not None and field.containing_oneof is not None and field.message_type is not None:
+            rest = _oneof_hops(value, field.message_type, name, depth - 1)
+            if rest is not None:
+                return [key, *rest]
+    return None
+
+
+def _lookup(message: Descriptor, name: str) -> FieldDescriptor | None:
+    return message.fields_by_name.get(name) or next((f for f in message.fields if f.json_name == name), None)
 
 
 def _strip_root(path: str, root: str) -> str:
@@ -96,24 +145,47 @@ def _reason(text: str, field: FieldDescriptor | None) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _field_at(root: Descriptor, path: str) -> FieldDescriptor | None:
-    """The field a json_format path names (``items[0].level``, ``counts.key``)."""
+def _field_at(root: Descriptor, path: str, data: Any = None) -> FieldDescriptor | None:
+    """The field a json_format path names (``items[0].level``, ``counts.key``, ``detail.note``).
+
+    Inside an ``Any`` the field belongs to the type its ``"@type"`` in ``data`` names.
+    """
     message: Descriptor | None = root
     field: FieldDescriptor | None = None
-    parts = [p for p in re.sub(r"\[[^\]]*\]", "", path).split(".") if p]
-    for part in parts:
+    here = data
+    for part in re.split(r"\.|(?=\[)", path):
+        if part.startswith("["):  # an index: step into the list, if the data has it
+            index = part[1:-1]
+            here = here[int(index)] if isinstance(here, list) and index.isdigit() and int(index) < len(here) else None
+            continue
+        if not part:
+            continue
         if message is None:
             return None
+        if message.full_name == "google.protobuf.Any":
+            message = packed_type(here, root)
+            if message is None:
+                return None
         if field is not None and _is_map(field):
             field = message.fields_by_name["value"]
         else:
-            field = message.fields_by_name.get(part) or next(
-                (f for f in message.fields if f.json_name == part), None
-            )
+            field = _lookup(message, part)
         if field is None:
             return None
         message = field.message_type
+        here = here.get(part) if isinstance(here, dict) else None
     return field
+
+
+def packed_type(data: Any, beside: Descriptor) -> Descriptor | None:
+    """The message type named by ``data["@type"]`` (an Any's JSON), in ``beside``'s pool; else None."""
+    type_url = data.get("@type") if isinstance(data, dict) else None
+    if not isinstance(type_url, str):
+        return None
+    try:
+        return beside.file.pool.FindMessageTypeByName(type_url.rpartition("/")[2])
+    except KeyError:
+        return None
 
 
 def _is_map(field: FieldDescriptor) -> bool:
