@@ -137,7 +137,7 @@ class Codec:
         except Fallback:
             try:
                 return encode(message, self.options)
-            except (json_format.SerializeToJsonError, ValueError) as exc:
+            except (json_format.SerializeToJsonError, ValueError, TypeError) as exc:
                 raise BadGateway(f"the upstream's reply has no JSON form: {exc}") from None
 
 

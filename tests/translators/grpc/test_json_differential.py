@@ -27,7 +27,7 @@ from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.errors import InvalidArguments, MalformedBody
+from gateway.errors import BadGateway, InvalidArguments, MalformedBody
 from translators.grpc.codec import Codec, JsonOptions, loads
 from translators.grpc.descriptors import compile_protos, load_services
 from translators.grpc.fastjson import Decoders
@@ -232,6 +232,9 @@ def _assert_encodes_like_json_format(built: Message, emit: bool, proto_names: bo
     expected = _outcome(_expected_json, built, emit, proto_names)
     codec = Codec(JsonOptions(preserve_proto_field_names=proto_names, emit_unpopulated=emit, pool=POOL))
     got = _outcome(codec.encode, built)
+    if isinstance(expected, type):  # json_format finds no JSON form: for Rosetta, the upstream's fault
+        assert got is BadGateway, f"{built!r}: Rosetta {got!r}, json_format raised {expected!r}"
+        return
     assert _same(got, expected), f"{built!r}: Rosetta {got!r}, json_format {expected!r}"
 
 
@@ -435,7 +438,7 @@ def _too_early(cls: Any, name: str) -> Message:
 
 
 @pytest.mark.parametrize(("cls", "name"), [(Scalars, "p_time"), (Repeats, "r_time"), (Maps, "v_time")])
-def test_a_well_known_value_json_cannot_express_fails_as_json_format_fails_for_the_whole_message(cls, name):
+def test_a_well_known_value_json_cannot_express_is_a_502_for_the_whole_message(cls, name):
     for emit in (False, True):
         _assert_encodes_like_json_format(_too_early(cls, name), emit, proto_names=False)
 
@@ -501,15 +504,3 @@ def test_an_any_of_an_ordinary_message_is_read_on_the_fast_path_as_json_format_r
     Decoders(POOL).decode_into(data, fast)  # no Fallback
     assert _wire(fast) == _wire(json_format.ParseDict(data, Known(), descriptor_pool=POOL))
 
-
-@pytest.mark.parametrize("cls", [Repeats, Known])
-def test_a_reply_value_json_cannot_say_is_a_502_not_a_500(cls):
-    """A Timestamp before year 1 has no RFC 3339 form: the upstream sent what JSON cannot say."""
-    from gateway.errors import BadGateway
-
-    built = cls()
-    field = "r_time" if cls is Repeats else "w_time"
-    stamp = getattr(built, field).add() if cls is Repeats else getattr(built, field)
-    stamp.seconds = -62_135_596_800 - 86_400  # a day before 0001-01-01
-    with pytest.raises(BadGateway, match="no JSON form"):
-        Codec(JsonOptions(pool=POOL)).encode(built)
