@@ -1,9 +1,5 @@
 """Structured logging: one JSON object per line, every line tagged with the request id.
 
-Lines go to an :class:`~gateway.observability.output.Output` that never waits for
-the log's reader (see :mod:`gateway.observability.output`): a stalled reader costs
-dropped, counted lines, never a blocked event loop.
-
 Secrets never reach a log line: Rosetta logs the path without the query string,
 never headers or bodies, and :func:`redact` scrubs values that look like
 credentials from anything else it logs.
@@ -20,8 +16,6 @@ import time
 from typing import Any
 
 import orjson
-
-from gateway.observability.output import Output, output_for
 
 __all__ = [
     "ACCESS_LOG",
@@ -156,37 +150,17 @@ def _text(value: Any) -> str:
 
 
 def configure(level: str = "INFO", stream: Any = None) -> None:
-    """Send Rosetta's logs, as JSON lines, to ``stream`` (stderr by default).
-
-    Rosetta's, Sanic's and the access log's lines share one output, which never
-    blocks (see :func:`~gateway.observability.output.output_for`). Records of other
-    libraries that reach no handler (Python's last resort: warnings and up) are
-    written to it too, as JSON lines, instead of straight to stderr.
-    """
+    """Send Rosetta's logs, as JSON lines, to ``stream`` (stderr by default)."""
     stream = stream or sys.stderr
-    handler = _OutputHandler(output_for(stream))
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(_JsonFormatter())
     for name in ("rosetta", "sanic.root", "sanic.error"):
         log = logging.getLogger(name)
         log.handlers[:] = [handler]
         log.setLevel(level)
         log.propagate = False
         log.disabled = False
-    last_resort = _OutputHandler(handler.output)
-    last_resort.setLevel(logging.WARNING)
-    logging.lastResort = last_resort
     ACCESS_LOG.stream = stream
-
-
-class _OutputHandler(logging.Handler):
-    """A logging handler writing each record as one JSON line to an :class:`Output`."""
-
-    def __init__(self, output: Output) -> None:
-        super().__init__()
-        self.output = output
-        self.setFormatter(_JsonFormatter())
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.output.write((self.format(record) + "\n").encode())
 
 
 class AccessLog:
@@ -194,24 +168,14 @@ class AccessLog:
 
     The ``logging`` module costs tens of microseconds per record, a large share
     of a proxied request; access lines are instead serialised with orjson and
-    handed to the output in batches, one per event-loop iteration. Listeners (tests,
+    written in batches, one write per event-loop iteration. Listeners (tests,
     a future audit sink) see every line's fields as they are produced.
     """
 
     def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
         self.listeners: list[Any] = []
         self._pending: list[bytes] = []
-        self.stream = stream or sys.stderr
-
-    @property
-    def stream(self) -> Any:
-        """Where the lines go; set it to send them elsewhere (through its :func:`output_for`)."""
-        return self._stream
-
-    @stream.setter
-    def stream(self, stream: Any) -> None:
-        self._stream = stream
-        self._output = output_for(stream)
 
     def write(self, fields: dict[str, Any]) -> None:
         for listener in self.listeners:
@@ -226,12 +190,16 @@ class AccessLog:
         self._pending.append(_line(fields))
 
     def flush(self) -> None:
-        """Hand every pending line to the output now (which never blocks)."""
+        """Write every pending line now."""
         if not self._pending:
             return
-        lines = b"".join(self._pending)
+        text = b"".join(self._pending).decode()
         self._pending.clear()
-        self._output.write(lines)
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):  # a closed stream must never break serving
+            pass
 
 
 def _line(fields: dict[str, Any]) -> bytes:
