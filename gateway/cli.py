@@ -51,9 +51,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (ConfigError, StartupError) as exc:
-        for line in exc.errors:
-            print(f"error: {line}", file=sys.stderr)
+        _print_errors(exc.errors)
         return 1
+
+
+def _print_errors(lines: Sequence[str]) -> None:
+    """``error:`` lines on stderr, after the log lines written before them, never blocking
+    on a stalled reader (they go through the process's one log output)."""
+    from gateway.observability.output import output_for
+
+    output_for(sys.stderr).write("".join(f"error: {line}\n" for line in lines).encode())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -240,8 +247,7 @@ def _kill_only_the_workers() -> None:
         return
 
     def kill(self: Any) -> None:
-        for line in _startup_errors(self.worker_state):
-            print(f"error: {line}", file=sys.stderr, flush=True)
+        _print_errors(_startup_errors(self.worker_state))
         for process in self.processes:
             with suppress(ProcessLookupError):
                 os.kill(process.pid, signal.SIGKILL)

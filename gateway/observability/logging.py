@@ -1,5 +1,9 @@
 """Structured logging: one JSON object per line, every line tagged with the request id.
 
+Lines go to an :class:`~gateway.observability.output.Output` that never waits for
+the log's reader (see :mod:`gateway.observability.output`): a stalled reader costs
+dropped, counted lines, never a blocked event loop.
+
 Secrets never reach a log line: Rosetta logs the path without the query string,
 never headers or bodies, and :func:`redact` scrubs values that look like
 credentials from anything else it logs.
@@ -8,6 +12,7 @@ credentials from anything else it logs.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextvars
 import logging
 import re
@@ -16,6 +21,8 @@ import time
 from typing import Any
 
 import orjson
+
+from gateway.observability.output import Output, output_for
 
 __all__ = [
     "ACCESS_LOG",
@@ -150,10 +157,13 @@ def _text(value: Any) -> str:
 
 
 def configure(level: str = "INFO", stream: Any = None) -> None:
-    """Send Rosetta's logs, as JSON lines, to ``stream`` (stderr by default)."""
+    """Send Rosetta's logs, as JSON lines, to ``stream`` (stderr by default).
+
+    Rosetta's, Sanic's and the access log's lines share one output, which never
+    blocks (see :func:`~gateway.observability.output.output_for`).
+    """
     stream = stream or sys.stderr
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(_JsonFormatter())
+    handler = _OutputHandler(output_for(stream))
     for name in ("rosetta", "sanic.root", "sanic.error"):
         log = logging.getLogger(name)
         log.handlers[:] = [handler]
@@ -163,19 +173,41 @@ def configure(level: str = "INFO", stream: Any = None) -> None:
     ACCESS_LOG.stream = stream
 
 
+class _OutputHandler(logging.Handler):
+    """A logging handler writing each record as one JSON line to an :class:`Output`."""
+
+    def __init__(self, output: Output) -> None:
+        super().__init__()
+        self.output = output
+        self.setFormatter(_JsonFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.output.write((self.format(record) + "\n").encode())
+
+
 class AccessLog:
     """The access log: one JSON line per request, written without the logging machinery.
 
     The ``logging`` module costs tens of microseconds per record, a large share
     of a proxied request; access lines are instead serialised with orjson and
-    written in batches, one write per event-loop iteration. Listeners (tests,
+    handed to the output in batches, one per event-loop iteration. Listeners (tests,
     a future audit sink) see every line's fields as they are produced.
     """
 
     def __init__(self, stream: Any = None) -> None:
-        self.stream = stream or sys.stderr
         self.listeners: list[Any] = []
         self._pending: list[bytes] = []
+        self.stream = stream or sys.stderr
+
+    @property
+    def stream(self) -> Any:
+        """Where the lines go; set it to send them elsewhere (through its :func:`output_for`)."""
+        return self._stream
+
+    @stream.setter
+    def stream(self, stream: Any) -> None:
+        self._stream = stream
+        self._output = output_for(stream)
 
     def write(self, fields: dict[str, Any]) -> None:
         for listener in self.listeners:
@@ -190,16 +222,12 @@ class AccessLog:
         self._pending.append(_line(fields))
 
     def flush(self) -> None:
-        """Write every pending line now."""
+        """Hand every pending line to the output now (which never blocks)."""
         if not self._pending:
             return
-        text = b"".join(self._pending).decode()
+        lines = b"".join(self._pending)
         self._pending.clear()
-        try:
-            self.stream.write(text)
-            self.stream.flush()
-        except (OSError, ValueError):  # a closed stream must never break serving
-            pass
+        self._output.write(lines)
 
 
 def _line(fields: dict[str, Any]) -> bytes:
@@ -214,6 +242,7 @@ def _line(fields: dict[str, Any]) -> bytes:
 
 #: The process's access log.
 ACCESS_LOG = AccessLog()
+atexit.register(ACCESS_LOG.flush)  # before the output's drain: exit handlers run last-registered first
 
 
 def log_access(fields: dict[str, Any], started: float) -> None:

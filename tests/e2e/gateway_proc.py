@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class GatewayProcess:
     """``rosetta run`` on a free port with ``config``; use as a context manager."""
 
-    def __init__(self, config: dict[str, Any], folder: Path, workers: int = 1) -> None:
+    def __init__(self, config: dict[str, Any], folder: Path, workers: int = 1, stderr: int | None = None) -> None:
         self.port = free_port()
         self.path = folder / f"rosetta-{self.port}.yaml"
         self.path.write_text(yaml.safe_dump(config))
@@ -30,6 +30,8 @@ class GatewayProcess:
         # lines add up), every process writing to it blocks, and shutdown hangs.
         self.log = folder / f"rosetta-{self.port}.log"
         self.workers = workers
+        #: Where the gateway's stderr goes instead of the log file (a pipe's write end), if set.
+        self.stderr = stderr
         self.process: subprocess.Popen[str] | None = None
 
     @property
@@ -40,7 +42,8 @@ class GatewayProcess:
         argv = [sys.executable, "-m", "gateway", "run", "--config", str(self.path),
                 "--port", str(self.port), "--workers", str(self.workers)]
         with self.log.open("w") as log:
-            self.process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, text=True)
+            stderr = log if self.stderr is None else self.stderr
+            self.process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
         self._wait_ready()
         return self
 

@@ -1,11 +1,13 @@
 """The access log: exactly one JSON line per request, with the request id and no query string."""
 
 import io
+import os
 
 import httpx
 import orjson
 
 from gateway.observability.logging import ACCESS_LOG
+from gateway.observability.output import drain
 from gateway.testing import serve_gateway
 
 CONFIG = {
@@ -45,3 +47,21 @@ async def test_paths_with_quotes_line_breaks_and_bad_utf8_stay_one_json_line_eac
     lines = [orjson.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["status"] for line in lines] == statuses
     assert all(line["path"].startswith("/f/") for line in lines)
+
+
+async def test_access_lines_sent_to_a_pipe_arrive_every_one_and_in_order():
+    read_end, write_end = os.pipe()
+    previous = ACCESS_LOG.stream
+    try:
+        with open(write_end, "w") as pipe:
+            async with serve_gateway(CONFIG) as url, httpx.AsyncClient(base_url=url) as client:
+                ACCESS_LOG.stream = pipe  # a real file descriptor, written through its log output
+                ids = [(await client.post("/f/Echo", json={"n": n})).headers["x-request-id"] for n in range(200)]
+            ACCESS_LOG.flush()
+            assert drain(5.0)
+            ACCESS_LOG.stream = previous
+        data = os.read(read_end, 1 << 20)  # 200 lines, well within the pipe's 64 KiB
+    finally:
+        ACCESS_LOG.stream = previous
+        os.close(read_end)
+    assert [orjson.loads(line)["request_id"] for line in data.splitlines()] == ids
