@@ -100,10 +100,11 @@ async def test_a_missing_schema_file_is_a_config_error(inventory):
 
 
 @contextlib.asynccontextmanager
-async def raw_upstream(status_line, content_type, body):
+async def answering(status_line, headers, body=b""):
+    """A one-shot HTTP/1.1 backend answering every request with the same bytes."""
     async def answer(reader, writer):
         await reader.readuntil(b"\r\n\r\n")
-        writer.write(f"{status_line}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        writer.write(f"{status_line}\r\n{headers}\r\n\r\n".encode() + body)
         await writer.drain()
         writer.close()
 
@@ -112,6 +113,10 @@ async def raw_upstream(status_line, content_type, body):
         yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     finally:
         server.close()
+
+
+def raw_upstream(status_line, content_type, body):
+    return answering(status_line, f"Content-Type: {content_type}\r\nContent-Length: {len(body)}", body)
 
 
 async def test_non_xml_responses_pass_through_untouched():

@@ -1,29 +1,11 @@
 """REST/XML upstreams at the edges: bodiless replies, values JSON cannot carry, reserved namespaces."""
 
-import asyncio
-import contextlib
-
 import pytest
 
+from tests.translators.rest.test_rest_xml import answering as upstream
 from tests.translators.rest.test_rest_xml import client_for, config
 
 PLAIN = {"namespaces": "strip"}
-
-
-@contextlib.asynccontextmanager
-async def upstream(status_line, headers, body=b""):
-    """A one-shot HTTP/1.1 backend answering every request with the same bytes."""
-    async def answer(reader, writer):
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(f"{status_line}\r\n{headers}\r\n\r\n".encode() + body)
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        server.close()
 
 
 @pytest.mark.parametrize(
