@@ -15,17 +15,9 @@ from tests.gateway.auth.helpers import (
     assert_problem,
     bearer,
 )
-from tests.gateway.auth.idp import LocalIdP
 from tests.gateway.auth.test_tokens import jwt_config
 
 KEY = remember("acme-5d2e8f1a9c3b7e60d4a1")
-
-
-@pytest.fixture(scope="module")
-def idp():
-    server = LocalIdP().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -58,13 +58,6 @@ def jwt_config(idp: LocalIdP, **issuer) -> dict:
 
 
 @pytest.fixture(scope="module")
-def idp():
-    server = LocalIdP().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 async def gateway(idp):
     async with serve_gateway(jwt_config(idp)) as url, httpx.AsyncClient(base_url=url) as client:
         yield client
